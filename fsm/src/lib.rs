@@ -1,0 +1,1 @@
+//! The intersync state machine.

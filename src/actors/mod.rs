@@ -1,0 +1,1 @@
+//! Actors: one per identity mapping, plus the supervisors that feed them.

@@ -1,0 +1,1 @@
+//! HTTP clients of the Salesforce and Intercom REST APIs.

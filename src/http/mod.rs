@@ -1,0 +1,1 @@
+//! The HTTP endpoints: webhook ingest, status, metrics and admin.

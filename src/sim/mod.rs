@@ -1,0 +1,1 @@
+//! In-process simulators of the Salesforce and Intercom REST APIs.

@@ -1,0 +1,1 @@
+//! The redb store: every durable fact of the server in one file.
