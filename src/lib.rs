@@ -6,7 +6,12 @@
 //! [`sim`] holds in-process simulators of both APIs for tests, benchmarks and the demo.
 
 pub mod actors;
+pub mod config;
 pub mod connectors;
+pub mod health;
 pub mod http;
+pub mod metrics;
 pub mod sim;
 pub mod store;
+pub mod sync;
+pub mod telemetry;

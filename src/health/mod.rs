@@ -1,0 +1,6 @@
+//! Connection and org-setup healthchecks, kept apart from the sync's data path.
+
+pub mod check;
+pub mod finding;
+
+pub use finding::{Finding, FindingKind, HealthReport};
