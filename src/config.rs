@@ -185,6 +185,13 @@ pub struct AttributeSetting {
     /// `prefer_intercom`, `intercom_to_salesforce`, `salesforce_to_intercom` or `none`.
     #[serde(default = "default_policy")]
     pub policy: String,
+    /// Value type on both sides: `text`, `integer`, `float`, `boolean`, `date` or `datetime`.
+    #[serde(default = "default_kind")]
+    pub kind: String,
+}
+
+fn default_kind() -> String {
+    "text".to_owned()
 }
 
 fn default_policy() -> String {
@@ -192,16 +199,17 @@ fn default_policy() -> String {
 }
 
 fn default_attributes() -> Vec<AttributeSetting> {
-    let pair = |intercom: &str, salesforce: &str| AttributeSetting {
+    let pair = |intercom: &str, salesforce: &str, kind: &str| AttributeSetting {
         intercom: intercom.to_owned(),
         salesforce: salesforce.to_owned(),
         policy: default_policy(),
+        kind: kind.to_owned(),
     };
     vec![
-        pair("name", "Name"),
-        pair("phone", "Phone"),
-        pair("unsubscribed_from_emails", "HasOptedOutOfEmail"),
-        pair("custom_attributes.job_title", "Title"),
+        pair("name", "Name", "text"),
+        pair("phone", "Phone", "text"),
+        pair("unsubscribed_from_emails", "HasOptedOutOfEmail", "boolean"),
+        pair("custom_attributes.job_title", "Title", "text"),
     ]
 }
 
