@@ -10,6 +10,7 @@
 //! results, settings, credentials) are stored as JSON, because JSON tolerates added fields
 //! and reordered enum variants between releases and can be read with standard tools.
 
+mod batch;
 mod credentials;
 mod error;
 mod health;
@@ -18,6 +19,7 @@ mod inbox;
 mod inbox_writer;
 mod mappings;
 mod pending;
+mod routing;
 mod schema;
 mod settings;
 mod sync_errors;
@@ -31,6 +33,7 @@ use redb::{Database, ReadTransaction, ReadableDatabase, StorageBackend, WriteTra
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+pub use batch::{BatchWriter, Change};
 pub use error::StoreError;
 pub use history::{FieldChange, HistoryEntry, Side};
 pub use inbox::{Appended, InboxEntry};
