@@ -1,0 +1,496 @@
+//! Transitions of an identity mapping: attribute changes with echo suppression and conflict
+//! policies, key changes, deletions, Lead conversion and write results.
+
+use super::attributes::{flowing_to, read_into, refresh_synced, same, write};
+use super::unmapped::after_key_change;
+use super::{retry_delay, Transition};
+use crate::effect::{Effect, HistoryEntry, Rule, SyncError};
+use crate::event::{Event, PersonChange, WriteFailure, WriteReceipt};
+use crate::key::{IntercomId, SalesforceId};
+use crate::person::{IntercomRef, IntercomRole, PersonRef, SalesforceObject, SalesforceRef, Side};
+use crate::policy::{ConflictPolicy, SyncRules};
+use crate::state::{Deleted, Failure, Mapping, Qualified, SideRecord, State};
+use crate::time::Timestamp;
+use crate::value::{value_of, Attributes, Value};
+
+pub(super) fn on_mapped(mapping: Mapping, event: &Event, rules: &SyncRules) -> Transition {
+    match event {
+        Event::PersonUpdated(change) if mapping.involves(&change.person) => {
+            on_change(mapping, change, false, rules)
+        }
+        Event::KeyUpdated(change) if mapping.involves(&change.person) => {
+            on_change(mapping, change, true, rules)
+        }
+        Event::PersonDeleted { person, at } if mapping.involves(person) => {
+            on_deleted(mapping, person, *at)
+        }
+        Event::LeadConverted { lead, contact, at } if mapping.salesforce.id == *lead => {
+            on_lead_converted(mapping, contact, *at)
+        }
+        Event::LeadBecameUser { lead, user, at } if mapping.intercom.id == *lead => {
+            on_lead_became_user(mapping, user, *at)
+        }
+        Event::WriteSucceeded(receipt) if receipt.created.is_none() => {
+            on_write_succeeded(mapping, receipt, rules)
+        }
+        Event::WriteFailed(failure) => on_write_failed(mapping, failure),
+        Event::RetryRequested => on_retry(mapping, rules),
+        // A mapped person cannot be created again, a look-up answer is stale once mapped, and
+        // the mapping exists, so a Lead is not created.
+        _ => Transition::unchanged(State::Mapped(mapping)),
+    }
+}
+
+/// Handles events for a mapping moved to a converted Lead's Contact. The first read of the
+/// Contact sends every mapped attribute to Intercom and completes the move; every other event
+/// is handled as for a mapping.
+pub(super) fn on_qualified(qualified: Qualified, event: &Event, rules: &SyncRules) -> Transition {
+    let contact_read = matches!(
+        event,
+        Event::PersonUpdated(change) | Event::PersonCreated(change)
+            if qualified.mapping.involves(&change.person) && change.person.side() == Side::Salesforce
+    );
+    let lead = qualified.lead;
+    if !contact_read {
+        let mut next = on_mapped(qualified.mapping, event, rules);
+        if let State::Mapped(mapping) = next.state {
+            next.state = State::Qualified(Qualified { mapping, lead });
+        }
+        return next;
+    }
+
+    let (Event::PersonUpdated(change) | Event::PersonCreated(change)) = event else {
+        unreachable!("matched above");
+    };
+    let mut next = on_change(qualified.mapping, change, false, rules);
+    if let State::Mapped(mapping) = &mut next.state {
+        let wrote_intercom = next
+            .effects
+            .iter()
+            .any(|effect| matches!(effect, Effect::WriteIntercom { .. }));
+        if !wrote_intercom {
+            let values = flowing_to(&mapping.salesforce_side, Side::Intercom, rules);
+            next.effects
+                .push(write(mapping, Side::Intercom, values, rules));
+        }
+    }
+    next
+}
+
+/// Applies a change of one mapped person: a key change deletes the mapping, anything else
+/// copies the real changes to the other side as the attributes' policies decide.
+fn on_change(
+    mut mapping: Mapping,
+    change: &PersonChange,
+    key_event: bool,
+    rules: &SyncRules,
+) -> Transition {
+    let from = change.person.side();
+    if change.at < mapping.side(from).seen_at {
+        return Transition::unchanged(State::Mapped(mapping));
+    }
+    let key_changed = match &change.key {
+        Some(key) => *key != mapping.key,
+        None => key_event,
+    };
+    if key_changed {
+        return on_key_changed(mapping, change, rules);
+    }
+
+    let decision = decide(&mut mapping, change, rules);
+    let mut effects = Vec::new();
+    let copied: Vec<String> = decision.to_other.keys().cloned().collect();
+    if !decision.to_other.is_empty() || !decision.to_self.is_empty() {
+        let rule = if decision.to_self.is_empty() {
+            Rule::Updated
+        } else {
+            Rule::ConflictResolved
+        };
+        effects.push(Effect::Record(HistoryEntry {
+            rule,
+            from,
+            attributes: copied,
+            at: change.at,
+        }));
+    }
+    if !decision.to_other.is_empty() {
+        effects.push(write(&mut mapping, from.other(), decision.to_other, rules));
+    }
+    if !decision.to_self.is_empty() {
+        effects.push(write(&mut mapping, from, decision.to_self, rules));
+    }
+    refresh_synced(&mut mapping, rules);
+    Transition {
+        state: State::Mapped(mapping),
+        effects,
+    }
+}
+
+/// The writes one change calls for.
+struct Decision {
+    /// Values of the changed side that go to the other side.
+    to_other: Attributes,
+    /// Values of the other side that won a conflict and go back to the changed side.
+    to_self: Attributes,
+}
+
+/// Reads the change into the mapping and decides, attribute by attribute, what to write.
+///
+/// A value equal to the one last read is no change. A value equal to one the machine wrote
+/// and has not seen confirmed is the echo of that write. Any other value is a real change: it
+/// goes to the other side when the policy lets it flow, unless the other side also changed
+/// the attribute since both last agreed, in which case the policy picks the winner.
+fn decide(mapping: &mut Mapping, change: &PersonChange, rules: &SyncRules) -> Decision {
+    let from = change.person.side();
+    let other = from.other();
+    let mut decision = Decision {
+        to_other: Attributes::new(),
+        to_self: Attributes::new(),
+    };
+
+    for attribute in &rules.attributes {
+        let id = attribute.id.as_str();
+        let Some(value) = change.attributes.get(id) else {
+            continue;
+        };
+        let record = mapping.side_mut(from);
+        let unchanged = record
+            .read
+            .get(id)
+            .is_some_and(|known| same(rules, id, known, value));
+        let echo = record
+            .written
+            .get(id)
+            .is_some_and(|written| same(rules, id, written, value));
+        if echo {
+            record.written.remove(id);
+        }
+        if unchanged || echo {
+            record.read.insert(id.to_owned(), value.clone());
+            continue;
+        }
+        record.read.insert(id.to_owned(), value.clone());
+        if !attribute.policy.flows_from(from) {
+            continue;
+        }
+
+        let other_record = mapping.side(other);
+        let other_read = value_of(&other_record.read, id);
+        let other_next = other_record.written.get(id).unwrap_or(other_read);
+        if same(rules, id, value, other_next) {
+            continue;
+        }
+        let other_changed = attribute.policy.flows_from(other)
+            && mapping
+                .synced
+                .get(id)
+                .is_some_and(|synced| !same(rules, id, synced, other_read));
+        let winner = if other_changed {
+            conflict_winner(
+                attribute.policy,
+                from,
+                change.at,
+                other_record.seen_at,
+                value,
+                other_read,
+            )
+        } else {
+            from
+        };
+        if winner == from {
+            decision.to_other.insert(id.to_owned(), value.clone());
+        } else {
+            decision.to_self.insert(id.to_owned(), other_next.clone());
+        }
+    }
+
+    let record = mapping.side_mut(from);
+    record.seen_at = record.seen_at.max(change.at);
+    decision
+}
+
+/// Picks the side whose value wins when both sides changed one attribute since they last
+/// agreed. `value` and `at` come from side `from`; `other_value` and `other_at` from the
+/// other side.
+pub(crate) fn conflict_winner(
+    policy: ConflictPolicy,
+    from: Side,
+    at: Timestamp,
+    other_at: Timestamp,
+    value: &Value,
+    other_value: &Value,
+) -> Side {
+    let (salesforce_value, salesforce_at, intercom_at) = match from {
+        Side::Salesforce => (value, at, other_at),
+        Side::Intercom => (other_value, other_at, at),
+    };
+    match policy {
+        ConflictPolicy::NewestWins if intercom_at > salesforce_at => Side::Intercom,
+        ConflictPolicy::NewestWins => Side::Salesforce,
+        ConflictPolicy::PreferSalesforce => Side::Salesforce,
+        ConflictPolicy::PreferSalesforceUnlessBlank if salesforce_value.is_blank() => {
+            Side::Intercom
+        }
+        ConflictPolicy::PreferSalesforceUnlessBlank => Side::Salesforce,
+        ConflictPolicy::PreferIntercom => Side::Intercom,
+        // One-way and unsynced attributes never conflict: only one side's changes flow.
+        ConflictPolicy::IntercomToSalesforceOnly => Side::Intercom,
+        ConflictPolicy::SalesforceToIntercomOnly => Side::Salesforce,
+        ConflictPolicy::DoNotSync => from,
+    }
+}
+
+/// Deletes the mapping because one person's key changed, and looks up the new key.
+fn on_key_changed(mapping: Mapping, change: &PersonChange, rules: &SyncRules) -> Transition {
+    let from = change.person.side();
+    let mut effects = vec![Effect::DeleteMapping {
+        intercom: mapping.intercom.id.clone(),
+        salesforce: mapping.salesforce.id.clone(),
+    }];
+    if mapping.failure.is_some() {
+        effects.push(Effect::ClearSyncError);
+    }
+    effects.push(Effect::Record(HistoryEntry {
+        rule: Rule::KeyChanged,
+        from,
+        attributes: Vec::new(),
+        at: change.at,
+    }));
+
+    let (person, previous, mut record) = match from {
+        Side::Intercom => (
+            PersonRef::Intercom(mapping.intercom),
+            PersonRef::Salesforce(mapping.salesforce),
+            mapping.intercom_side,
+        ),
+        Side::Salesforce => (
+            PersonRef::Salesforce(mapping.salesforce),
+            PersonRef::Intercom(mapping.intercom),
+            mapping.salesforce_side,
+        ),
+    };
+    let person = match (person, &change.person) {
+        (PersonRef::Intercom(mut contact), PersonRef::Intercom(reported)) => {
+            contact.role = reported.role;
+            PersonRef::Intercom(contact)
+        }
+        (person, _) => person,
+    };
+    // Writes still in flight were meant for the old mapping; their echoes are no longer ours.
+    record.written.clear();
+    let changed = read_into(&mut record, change, rules);
+    let state = after_key_change(
+        person,
+        change.key.clone(),
+        record,
+        changed,
+        previous,
+        &mut effects,
+    );
+    Transition { state, effects }
+}
+
+fn on_deleted(mapping: Mapping, person: &PersonRef, at: Timestamp) -> Transition {
+    let from = person.side();
+    if at < mapping.side(from).seen_at {
+        return Transition::unchanged(State::Mapped(mapping));
+    }
+    let mut effects = vec![Effect::DeleteMapping {
+        intercom: mapping.intercom.id.clone(),
+        salesforce: mapping.salesforce.id.clone(),
+    }];
+    if mapping.failure.is_some() {
+        effects.push(Effect::ClearSyncError);
+    }
+    effects.push(Effect::Record(HistoryEntry {
+        rule: Rule::Deleted,
+        from,
+        attributes: Vec::new(),
+        at,
+    }));
+    let person = match from {
+        Side::Intercom => PersonRef::Intercom(mapping.intercom),
+        Side::Salesforce => PersonRef::Salesforce(mapping.salesforce),
+    };
+    Transition {
+        state: State::Deleted(Deleted { person, at }),
+        effects,
+    }
+}
+
+/// Moves the mapping from the converted Lead to its Contact and fetches the Contact.
+fn on_lead_converted(mut mapping: Mapping, contact: &SalesforceId, at: Timestamp) -> Transition {
+    if at < mapping.salesforce_side.seen_at {
+        return Transition::unchanged(State::Mapped(mapping));
+    }
+    let lead = mapping.salesforce.id.clone();
+    let mut effects = vec![
+        Effect::DeleteMapping {
+            intercom: mapping.intercom.id.clone(),
+            salesforce: lead.clone(),
+        },
+        Effect::CreateMapping {
+            intercom: mapping.intercom.id.clone(),
+            salesforce: contact.clone(),
+        },
+    ];
+    if mapping.failure.take().is_some() {
+        effects.push(Effect::ClearSyncError);
+    }
+    effects.push(Effect::Record(HistoryEntry {
+        rule: Rule::LeadConverted,
+        from: Side::Salesforce,
+        attributes: Vec::new(),
+        at,
+    }));
+    mapping.salesforce = SalesforceRef {
+        id: contact.clone(),
+        object: SalesforceObject::Contact,
+    };
+    // The Contact is another record: its timestamps start afresh, and the Lead's values stand
+    // in for its values until the fetch answers.
+    mapping.salesforce_side = SideRecord {
+        read: std::mem::take(&mut mapping.salesforce_side.read),
+        written: Attributes::new(),
+        seen_at: Timestamp::ZERO,
+    };
+    effects.push(Effect::Fetch {
+        person: PersonRef::Salesforce(mapping.salesforce.clone()),
+    });
+    Transition {
+        state: State::Qualified(Qualified { mapping, lead }),
+        effects,
+    }
+}
+
+/// Moves the mapping from an Intercom lead to the user it became.
+fn on_lead_became_user(mut mapping: Mapping, user: &IntercomId, at: Timestamp) -> Transition {
+    if at < mapping.intercom_side.seen_at {
+        return Transition::unchanged(State::Mapped(mapping));
+    }
+    let lead = mapping.intercom.id.clone();
+    let mut effects = Vec::new();
+    if lead != *user {
+        effects.push(Effect::DeleteMapping {
+            intercom: lead,
+            salesforce: mapping.salesforce.id.clone(),
+        });
+        effects.push(Effect::CreateMapping {
+            intercom: user.clone(),
+            salesforce: mapping.salesforce.id.clone(),
+        });
+        mapping.intercom_side.written.clear();
+    }
+    effects.push(Effect::Record(HistoryEntry {
+        rule: Rule::LeadBecameUser,
+        from: Side::Intercom,
+        attributes: Vec::new(),
+        at,
+    }));
+    mapping.intercom = IntercomRef {
+        id: user.clone(),
+        role: IntercomRole::User,
+    };
+    mapping.intercom_side.seen_at = mapping.intercom_side.seen_at.max(at);
+    Transition {
+        state: State::Mapped(mapping),
+        effects,
+    }
+}
+
+/// Marks the written values as confirmed, and clears the sync error of that side.
+fn on_write_succeeded(
+    mut mapping: Mapping,
+    receipt: &WriteReceipt,
+    rules: &SyncRules,
+) -> Transition {
+    let record = mapping.side_mut(receipt.side);
+    let current = receipt.at >= record.seen_at;
+    for (id, value) in &receipt.attributes {
+        if record
+            .written
+            .get(id)
+            .is_some_and(|written| same(rules, id, written, value))
+        {
+            record.written.remove(id);
+        }
+        if current {
+            record.read.insert(id.clone(), value.clone());
+        }
+    }
+    record.seen_at = record.seen_at.max(receipt.at);
+
+    let mut effects = Vec::new();
+    if failed_side(&mapping) == Some(receipt.side) {
+        mapping.failure = None;
+        effects.push(Effect::ClearSyncError);
+    }
+    refresh_synced(&mut mapping, rules);
+    Transition {
+        state: State::Mapped(mapping),
+        effects,
+    }
+}
+
+fn failed_side(mapping: &Mapping) -> Option<Side> {
+    match &mapping.failure {
+        Some(Failure {
+            error: SyncError::WriteFailed { side, .. },
+            ..
+        }) => Some(*side),
+        _ => None,
+    }
+}
+
+/// Records a failed write, unless the same failure is already recorded and no retry was sent
+/// since, and schedules a retry when the error class allows one.
+fn on_write_failed(mut mapping: Mapping, failure: &WriteFailure) -> Transition {
+    let error = SyncError::WriteFailed {
+        side: failure.side,
+        error: failure.error.clone(),
+    };
+    let repeated = mapping
+        .failure
+        .as_ref()
+        .is_some_and(|recorded| recorded.error == error && !recorded.retrying);
+    if repeated {
+        return Transition::unchanged(State::Mapped(mapping));
+    }
+
+    let mut effects = vec![Effect::RecordSyncError(error.clone())];
+    if let Some(after_ms) = retry_delay(&failure.error) {
+        effects.push(Effect::ScheduleRetry { after_ms });
+    }
+    mapping.failure = Some(Failure {
+        error,
+        retrying: false,
+    });
+    Transition {
+        state: State::Mapped(mapping),
+        effects,
+    }
+}
+
+/// Sends the values written to the failed side and not yet confirmed again.
+fn on_retry(mut mapping: Mapping, rules: &SyncRules) -> Transition {
+    let side = match (&mapping.failure, failed_side(&mapping)) {
+        (Some(failure), Some(side)) if !failure.retrying => side,
+        _ => return Transition::unchanged(State::Mapped(mapping)),
+    };
+    let pending = mapping.side(side).written.clone();
+    if pending.is_empty() {
+        mapping.failure = None;
+        return Transition {
+            state: State::Mapped(mapping),
+            effects: vec![Effect::ClearSyncError],
+        };
+    }
+    if let Some(failure) = &mut mapping.failure {
+        failure.retrying = true;
+    }
+    let effect = write(&mut mapping, side, pending, rules);
+    Transition {
+        state: State::Mapped(mapping),
+        effects: vec![effect],
+    }
+}
