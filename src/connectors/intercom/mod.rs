@@ -1,0 +1,1 @@
+//! The Intercom REST API connector.
