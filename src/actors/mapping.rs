@@ -362,7 +362,7 @@ fn take_over_index(
 /// The ids and keys that route events to a state.
 pub fn index_of(state: &State) -> MappingIndex {
     let mut index = MappingIndex::default();
-    let mut add_person = |person: &PersonRef, index: &mut MappingIndex| match person {
+    let add_person = |person: &PersonRef, index: &mut MappingIndex| match person {
         PersonRef::Intercom(contact) => index.intercom_id = Some(contact.id.as_str().to_owned()),
         PersonRef::Salesforce(record) => {
             index.salesforce_id = Some(record.id.as_str().to_owned())

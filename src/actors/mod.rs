@@ -7,6 +7,8 @@
 //! - The inbox dispatcher, the Salesforce poller and the healthcheck supervisor feed events
 //!   in on their own schedules.
 
+pub mod executor;
+pub mod inbox;
 pub mod mapping;
 pub mod registry;
 pub mod services;

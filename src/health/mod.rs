@@ -1,5 +1,6 @@
 //! Connection and org-setup healthchecks, kept apart from the sync's data path.
 
+pub mod board;
 pub mod check;
 pub mod finding;
 

@@ -1,1 +1,3 @@
 //! The HTTP endpoints: webhook ingest, status, metrics and admin.
+
+pub mod webhook;

@@ -278,6 +278,13 @@ impl SalesforceClient {
         if let Some(usage) = usage {
             self.inner.usage.record(usage);
         }
+        let server_time = headers
+            .get(reqwest::header::DATE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| chrono::DateTime::parse_from_rfc2822(value).ok());
+        if let Some(time) = server_time {
+            self.inner.usage.record_server_time(time.timestamp_millis());
+        }
     }
 }
 

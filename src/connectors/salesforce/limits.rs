@@ -2,7 +2,7 @@
 //! resource.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -48,12 +48,26 @@ pub struct UsageMeter {
     used: AtomicU64,
     /// Zero until the first response carried the header.
     max: AtomicU64,
+    /// The `Date` header of the latest response, in Unix milliseconds; zero before any.
+    server_time_ms: AtomicI64,
 }
 
 impl UsageMeter {
     pub(crate) fn record(&self, usage: ApiUsage) {
         self.used.store(usage.used, Ordering::Relaxed);
         self.max.store(usage.max, Ordering::Relaxed);
+    }
+
+    pub(crate) fn record_server_time(&self, unix_ms: i64) {
+        self.server_time_ms.fetch_max(unix_ms, Ordering::Relaxed);
+    }
+
+    /// The newest `Date` header Salesforce sent, in Unix milliseconds, or `None` before any
+    /// response. It is Salesforce's clock at one-second resolution, so a record saved by
+    /// that response has a `SystemModstamp` at or after it.
+    pub fn server_time_ms(&self) -> Option<i64> {
+        let time = self.server_time_ms.load(Ordering::Relaxed);
+        (time > 0).then_some(time)
     }
 
     /// Returns the latest usage, or `None` before any response carried it.
