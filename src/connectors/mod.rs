@@ -15,6 +15,7 @@ pub mod intercom;
 mod retry;
 pub mod salesforce;
 mod secret;
+mod wire;
 
 pub use class::ErrorClass;
 pub use retry::RetryPolicy;

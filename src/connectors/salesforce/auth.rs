@@ -15,6 +15,7 @@ use tracing::{error, info};
 
 use super::errors::{CredentialStoreError, OAuthError, SalesforceError};
 use super::SalesforceConfig;
+use crate::connectors::wire::excerpt;
 use crate::connectors::Secret;
 
 /// The tokens of one authorized Salesforce connection.
@@ -357,7 +358,7 @@ impl Authenticator {
             Err(_) => Err(SalesforceError::Http {
                 operation,
                 status,
-                body_excerpt: super::client::excerpt(&bytes),
+                body_excerpt: excerpt(&bytes),
             }),
         }
     }

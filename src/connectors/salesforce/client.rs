@@ -17,6 +17,7 @@ use super::errors::{ApiError, SalesforceError};
 use super::limits::{ApiUsage, Limits, UsageMeter};
 use super::SalesforceConfig;
 use crate::connectors::retry::Idempotency;
+use crate::connectors::wire::excerpt;
 
 /// A client of one Salesforce org's REST API.
 ///
@@ -285,16 +286,6 @@ impl SalesforceClient {
         if let Some(time) = server_time {
             self.inner.usage.record_server_time(time.timestamp_millis());
         }
-    }
-}
-
-/// Returns the first 200 characters of a body, for error messages about non-JSON bodies.
-pub(crate) fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let trimmed = text.trim();
-    match trimmed.char_indices().nth(200) {
-        Some((cut, _)) => format!("{}…", &trimmed[..cut]),
-        None => trimmed.to_owned(),
     }
 }
 

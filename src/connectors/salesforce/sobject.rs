@@ -8,6 +8,7 @@ use super::errors::SalesforceError;
 use super::id;
 use super::types::{Record, SaveResult};
 use super::SalesforceClient;
+use crate::connectors::wire::path_segment;
 
 impl SalesforceClient {
     /// Fetches one record, with only `fields` when given.
@@ -88,7 +89,7 @@ impl SalesforceClient {
         check_name("sObject", object)?;
         check_name("external id field", field)?;
         let call = Call::read("upsert", value);
-        let encoded: String = url_path_segment(value);
+        let encoded = path_segment(value);
         let path = self.data_path(&format!("/sobjects/{object}/{field}/{encoded}"));
         let body = Value::Object(fields.clone());
 
@@ -122,18 +123,4 @@ impl SalesforceClient {
         self.send(call, Method::DELETE, &path, &[], None).await?;
         Ok(())
     }
-}
-
-/// Percent-encodes a value for use as one URL path segment.
-fn url_path_segment(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
