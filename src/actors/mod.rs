@@ -10,6 +10,7 @@
 pub mod executor;
 pub mod inbox;
 pub mod mapping;
+pub mod poller;
 pub mod registry;
 pub mod services;
 pub mod work;

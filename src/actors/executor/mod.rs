@@ -9,7 +9,7 @@
 
 mod answers;
 mod intercom;
-mod salesforce;
+pub(crate) mod salesforce;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::client::Call;
 use super::errors::{ApiError, SalesforceError};
+use super::query::QueryScope;
 use super::types::QueryResult;
 use super::SalesforceClient;
 
@@ -108,6 +109,16 @@ impl SalesforceClient {
         &self,
         queries: &[String],
     ) -> Result<Vec<QueryResult>, SalesforceError> {
+        self.composite_queries_in(queries, QueryScope::Live).await
+    }
+
+    /// Like [`SalesforceClient::composite_queries`], with the scope of every query:
+    /// [`QueryScope::IncludeDeleted`] runs them as `queryAll`.
+    pub async fn composite_queries_in(
+        &self,
+        queries: &[String],
+        scope: QueryScope,
+    ) -> Result<Vec<QueryResult>, SalesforceError> {
         let operation = "composite_queries";
         let mut pages = Vec::with_capacity(queries.len());
 
@@ -122,7 +133,7 @@ impl SalesforceClient {
                 })?;
                 subrequests.push(CompositeSubrequest {
                     method: "GET".to_owned(),
-                    url: self.data_path(&format!("/query?{encoded}")),
+                    url: self.data_path(&format!("{}?{encoded}", scope.resource())),
                     reference_id: format!("query{}", base + offset),
                     body: None,
                 });

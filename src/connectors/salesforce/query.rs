@@ -17,7 +17,7 @@ pub enum QueryScope {
 }
 
 impl QueryScope {
-    fn resource(self) -> &'static str {
+    pub(crate) fn resource(self) -> &'static str {
         match self {
             QueryScope::Live => "/query",
             QueryScope::IncludeDeleted => "/queryAll",
