@@ -165,7 +165,7 @@ async fn failed_write_never_reports_success() {
             let writer = store.inbox_writer().unwrap();
 
             faults.fail_writes_after(writes_allowed);
-            for round in 0..4 {
+            for round in 0..12 {
                 let ids: Vec<String> = (0..8).map(|i| format!("burst_{round}_{i}")).collect();
                 let outcomes = join_all(ids.iter().map(|id| writer.append(id, b"x".to_vec()))).await;
                 for (id, outcome) in ids.into_iter().zip(outcomes) {
