@@ -1,1 +1,7 @@
 //! In-process simulators of the Salesforce and Intercom REST APIs.
+//!
+//! [`people`] generates the same fake people for both simulators from one seed, and
+//! [`salesforce`] serves the Salesforce REST API on loopback.
+
+pub mod people;
+pub mod salesforce;
