@@ -3,3 +3,4 @@
 //! [`people`] generates the same fake people for both simulators from one seed.
 
 pub mod people;
+pub mod intercom;
