@@ -6,11 +6,14 @@
 //! [`sim`] holds in-process simulators of both APIs for tests, benchmarks and the demo.
 
 pub mod actors;
+pub mod commands;
 pub mod config;
 pub mod connectors;
 pub mod health;
 pub mod http;
 pub mod metrics;
+pub mod sandbox;
+pub mod server;
 pub mod sim;
 pub mod store;
 pub mod sync;

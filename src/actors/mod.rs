@@ -8,6 +8,7 @@
 //!   in on their own schedules.
 
 pub mod executor;
+pub mod health;
 pub mod inbox;
 pub mod mapping;
 pub mod poller;

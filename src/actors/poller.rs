@@ -71,6 +71,7 @@ pub struct Poller {
     router: Router,
     settings: PollerSettings,
     running: bool,
+    automatic: bool,
 }
 
 impl Poller {
@@ -80,7 +81,13 @@ impl Poller {
             router,
             settings,
             running: false,
+            automatic: true,
         }
+    }
+
+    /// Turns the schedule off, so polls run only on [`PollNow`].
+    pub fn set_automatic(&mut self, automatic: bool) {
+        self.automatic = automatic;
     }
 }
 
@@ -88,7 +95,10 @@ impl Actor for Poller {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        info!(interval_secs = self.settings.interval.as_secs(), "Salesforce poller started");
+        info!(interval_secs = self.settings.interval.as_secs(), automatic = self.automatic, "Salesforce poller started");
+        if !self.automatic {
+            return;
+        }
         ctx.run_interval(self.settings.interval, |actor, ctx| {
             if actor.running {
                 return;

@@ -55,7 +55,8 @@ pub struct FieldFacts {
 /// Finds the setup problems of the described objects.
 ///
 /// `described` maps an object name to its visible fields; an object missing from it was not
-/// described and is skipped. `sent` lists, per object, the fields intersync sets on create.
+/// described and is skipped. `sent` lists, per object intersync creates, the fields it sets;
+/// required fields are checked only for those objects.
 pub fn check_org_setup(
     described: &BTreeMap<String, Vec<FieldFacts>>,
     sent: &BTreeMap<String, BTreeSet<String>>,
@@ -110,9 +111,10 @@ pub fn check_org_setup(
         }
     }
 
-    let empty = BTreeSet::new();
     for (object, fields) in described {
-        let sent_fields = sent.get(object).unwrap_or(&empty);
+        let Some(sent_fields) = sent.get(object) else {
+            continue;
+        };
         let unsent: Vec<String> = fields
             .iter()
             .filter(|field| field.createable && !field.nillable && !field.defaulted_on_create)

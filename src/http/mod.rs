@@ -1,3 +1,65 @@
 //! The HTTP endpoints: webhook ingest, status, metrics and admin.
+//!
+//! | route | purpose |
+//! |---|---|
+//! | `POST /webhooks/intercom` | Intercom webhook notifications |
+//! | `GET /status` | health for monitoring: 200 when healthy, 503 when not |
+//! | `GET /metrics` | Prometheus text format |
+//! | `GET /sync-errors`, `POST /sync-errors/retry`, `POST /sync-errors/{id}/retry` | failed operations and their retry |
+//! | `GET /mappings`, `GET /mappings/{id}` | identity mappings with their state and history |
+//! | `POST /actions/create-lead`, `POST /actions/poll`, `POST /actions/healthcheck` | actions |
+//! | `GET /` | the admin page |
 
+mod admin;
+mod status;
 pub mod webhook;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::Addr;
+use actix_web::web;
+
+use crate::actors::executor::Context as ExecutorContext;
+use crate::actors::health::HealthSupervisor;
+use crate::actors::inbox::InboxDispatcher;
+use crate::actors::poller::Poller;
+use crate::actors::registry::Router;
+use crate::actors::services::Services;
+use crate::health::board::StatusBoard;
+use crate::metrics::Metrics;
+use crate::store::InboxWriter;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub services: Arc<Services>,
+    pub router: Router,
+    pub board: Arc<StatusBoard>,
+    pub metrics: Metrics,
+    pub inbox: InboxWriter,
+    pub dispatcher: Addr<InboxDispatcher>,
+    pub poller: Addr<Poller>,
+    pub health: Addr<HealthSupervisor>,
+    pub executor: Arc<ExecutorContext>,
+    pub webhook_secret: Vec<u8>,
+    pub max_webhook_bytes: usize,
+    pub started_at: Instant,
+}
+
+/// Registers every route.
+pub fn routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/webhooks/intercom", web::post().to(webhook::receive))
+        .route("/webhooks/intercom", web::head().to(webhook::validate))
+        .route("/status", web::get().to(status::status))
+        .route("/metrics", web::get().to(status::metrics))
+        .route("/sync-errors", web::get().to(admin::list_sync_errors))
+        .route("/sync-errors/retry", web::post().to(admin::retry_all))
+        .route("/sync-errors/{id}/retry", web::post().to(admin::retry_one))
+        .route("/mappings", web::get().to(admin::list_mappings))
+        .route("/mappings/{id}", web::get().to(admin::get_mapping))
+        .route("/actions/create-lead", web::post().to(admin::create_lead))
+        .route("/actions/poll", web::post().to(admin::poll_now))
+        .route("/actions/healthcheck", web::post().to(admin::check_now))
+        .route("/", web::get().to(admin::page));
+}

@@ -11,9 +11,11 @@ use hmac::{KeyInit, Mac};
 use serde_json::json;
 use tracing::{debug, warn};
 
+use super::AppState;
+use crate::actors::inbox::Wake;
 use crate::metrics::{Metrics, RejectLabels, RejectReason};
-use crate::store::{Appended, InboxWriter};
-use crate::sync::notification::{self, Notification, NotificationError};
+use crate::store::Appended;
+use crate::sync::notification::{self, Notification};
 
 /// Header that carries `sha1=<hex>`, the HMAC-SHA1 of the raw body keyed with the app's
 /// client secret.
@@ -21,21 +23,13 @@ pub const SIGNATURE_HEADER: &str = "X-Hub-Signature";
 
 type HmacSha1 = hmac::Hmac<sha1::Sha1>;
 
-/// What the webhook handler needs, shared by all workers.
-pub struct WebhookState {
-    pub secret: Vec<u8>,
-    pub max_bytes: usize,
-    pub inbox: InboxWriter,
-    pub metrics: Metrics,
-}
-
 /// Handles one delivery from Intercom.
 pub async fn receive(
     request: HttpRequest,
     payload: web::Payload,
-    state: web::Data<WebhookState>,
+    state: web::Data<AppState>,
 ) -> HttpResponse {
-    let body = match read_limited(payload, state.max_bytes).await {
+    let body = match read_limited(payload, state.max_webhook_bytes).await {
         Ok(body) => body,
         Err(response) => {
             reject(&state.metrics, RejectReason::TooLarge);
@@ -43,7 +37,7 @@ pub async fn receive(
         }
     };
 
-    if let Err(reason) = verify_signature(&request, &body, &state.secret) {
+    if let Err(reason) = verify_signature(&request, &body, &state.webhook_secret) {
         warn!(reason, "Rejected a webhook with an invalid signature");
         reject(&state.metrics, RejectReason::Signature);
         return error_response(StatusCode::UNAUTHORIZED, reason);
@@ -75,6 +69,7 @@ pub async fn receive(
             debug!(notification_id = %notification.id, sequence, topic = %notification.topic, "Stored a webhook");
             state.metrics.webhooks_received.get_or_create(&topic_label).inc();
             state.metrics.inbox_pushed.inc();
+            state.dispatcher.do_send(Wake);
             HttpResponse::Ok().json(json!({"status": "stored"}))
         }
         Ok(Appended::Duplicate) => {
@@ -159,8 +154,7 @@ fn error_response(status: StatusCode, message: &str) -> HttpResponse {
     HttpResponse::build(status).json(json!({"error": message}))
 }
 
-impl From<NotificationError> for HttpResponse {
-    fn from(error: NotificationError) -> Self {
-        error_response(StatusCode::BAD_REQUEST, &error.to_string())
-    }
+/// Answers the `HEAD` request Intercom may send to check that the URL exists.
+pub async fn validate() -> HttpResponse {
+    HttpResponse::Ok().finish()
 }

@@ -113,6 +113,11 @@ impl Executor {
         }
     }
 
+    /// What the executor's tasks share; the poller and the healthcheck use the same clients.
+    pub fn context(&self) -> Arc<Context> {
+        Arc::clone(&self.context)
+    }
+
     fn add_to_batch(&mut self, kind: BatchKind, work: PendingWork, ctx: &mut actix::Context<Self>) {
         let limit = match kind {
             BatchKind::LookUp => self.context.settings.lookup_batch,
