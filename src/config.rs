@@ -99,6 +99,9 @@ pub struct SalesforceSettings {
     pub batch_size: usize,
     /// Seconds one HTTP call may take.
     pub timeout_secs: u64,
+    /// The OAuth callback URL registered on the connected app: this server's
+    /// `/oauth/callback` as the operator's browser reaches it.
+    pub redirect_uri: String,
 }
 
 impl Default for SalesforceSettings {
@@ -115,6 +118,7 @@ impl Default for SalesforceSettings {
             batch_delay_ms: 200,
             batch_size: 200,
             timeout_secs: 30,
+            redirect_uri: "http://127.0.0.1:8080/oauth/callback".to_owned(),
         }
     }
 }

@@ -8,7 +8,11 @@ use clap::{Args, Parser, Subcommand};
 use intersync::telemetry::{self, LogFormat};
 
 #[derive(Parser)]
-#[command(name = "intersync", version, about = "Two-way sync of people between Intercom and Salesforce")]
+#[command(
+    name = "intersync",
+    version,
+    about = "Two-way sync of people between Intercom and Salesforce"
+)]
 struct Cli {
     /// Format of the log lines on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
@@ -77,11 +81,9 @@ fn main() -> ExitCode {
             poll_interval_secs: args.poll_interval,
             data_dir: args.data_dir,
         }),
-        Command::Sim(args) => intersync::commands::sim(
-            args.salesforce_listen,
-            args.intercom_listen,
-            args.people,
-        ),
+        Command::Sim(args) => {
+            intersync::commands::sim(args.salesforce_listen, args.intercom_listen, args.people)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -192,7 +192,7 @@ impl Metrics {
         );
         registry.register(
             "sync_lag_seconds",
-            "Time from a change at the source to its write on the other side",
+            "Time from the state change that asked for a write to the confirmed write",
             sync_lag_seconds.clone(),
         );
         registry.register(

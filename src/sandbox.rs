@@ -87,7 +87,8 @@ impl Sandbox {
             .build()?;
 
         if options.people > 0 {
-            let body = json!({"people": options.people, "overlap": options.overlap, "seed": options.seed});
+            let body =
+                json!({"people": options.people, "overlap": options.overlap, "seed": options.seed});
             for url in [
                 format!("{}/_sim/seed", salesforce.login_url()),
                 format!("{}/_sim/seed", intercom.base_url()),
@@ -97,7 +98,11 @@ impl Sandbox {
                     bail!("seeding {url} failed: {}", response.text().await?);
                 }
             }
-            info!(people = options.people, overlap = options.overlap, "Seeded both simulators");
+            info!(
+                people = options.people,
+                overlap = options.overlap,
+                "Seeded both simulators"
+            );
         }
 
         let mut config = Config::default();
@@ -115,7 +120,8 @@ impl Sandbox {
 
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
-        let code = authorization_code(&http, &salesforce.login_url(), &config.salesforce.client_id).await?;
+        let code = authorization_code(&http, &salesforce.login_url(), &config.salesforce.client_id)
+            .await?;
         let start = StartOptions {
             initial_sync: options.initial_sync,
             poll_automatically: options.poll_automatically,

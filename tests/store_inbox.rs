@@ -121,15 +121,25 @@ async fn dedup_ids_are_pruned_by_count() {
     let writer = store.inbox_writer().unwrap();
 
     for i in 0..5 {
-        writer.append(&format!("notif_{i}"), Vec::new()).await.unwrap();
+        writer
+            .append(&format!("notif_{i}"), Vec::new())
+            .await
+            .unwrap();
     }
 
     assert_eq!(store.inbox_known_ids().unwrap(), 3);
     let oldest = writer.append("notif_0", Vec::new()).await.unwrap();
-    assert!(matches!(oldest, Appended::New(_)), "the oldest id was forgotten");
+    assert!(
+        matches!(oldest, Appended::New(_)),
+        "the oldest id was forgotten"
+    );
     let newest = writer.append("notif_4", Vec::new()).await.unwrap();
     assert_eq!(newest, Appended::Duplicate, "the newest id is kept");
-    assert_eq!(store.inbox_depth().unwrap(), 6, "pruning ids keeps the entries");
+    assert_eq!(
+        store.inbox_depth().unwrap(),
+        6,
+        "pruning ids keeps the entries"
+    );
 }
 
 #[tokio::test]
@@ -159,7 +169,10 @@ async fn empty_notification_id_is_rejected() {
 
     let error = writer.append("", b"x".to_vec()).await.unwrap_err();
 
-    assert!(matches!(error, StoreError::InvalidArgument { .. }), "{error:?}");
+    assert!(
+        matches!(error, StoreError::InvalidArgument { .. }),
+        "{error:?}"
+    );
     assert_eq!(store.inbox_depth().unwrap(), 0);
 }
 
@@ -184,7 +197,10 @@ async fn mapping_save_and_ack_commit_together() {
         })
         .unwrap();
     assert_eq!(store.inbox_depth().unwrap(), 0);
-    assert_eq!(store.get_mapping::<String>(id).unwrap().unwrap().state, "pending");
+    assert_eq!(
+        store.get_mapping::<String>(id).unwrap().unwrap().state,
+        "pending"
+    );
 
     let Appended::New(second) = writer.append("notif_b", b"y".to_vec()).await.unwrap() else {
         panic!("second append is new");

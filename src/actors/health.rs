@@ -45,7 +45,11 @@ pub struct HealthSupervisor {
 }
 
 impl HealthSupervisor {
-    pub fn new(context: Arc<ExecutorContext>, interval: Duration, notify_url: Option<String>) -> Self {
+    pub fn new(
+        context: Arc<ExecutorContext>,
+        interval: Duration,
+        notify_url: Option<String>,
+    ) -> Self {
         Self {
             context,
             interval,
@@ -62,7 +66,10 @@ impl Actor for HealthSupervisor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        info!(interval_secs = self.interval.as_secs(), "Healthcheck supervisor started");
+        info!(
+            interval_secs = self.interval.as_secs(),
+            "Healthcheck supervisor started"
+        );
         ctx.run_interval(self.interval, |_actor, ctx| ctx.notify(ScheduledCheck));
         ctx.notify(ScheduledCheck);
     }
@@ -174,7 +181,10 @@ fn fields_sent(context: &ExecutorContext) -> BTreeMap<String, BTreeSet<String>> 
         ("Lead".to_owned(), lead),
         (
             "Task".to_owned(),
-            TASK_FIELDS_SENT.iter().map(|field| (*field).to_owned()).collect(),
+            TASK_FIELDS_SENT
+                .iter()
+                .map(|field| (*field).to_owned())
+                .collect(),
         ),
     ])
 }
@@ -200,7 +210,10 @@ async fn record(
         for finding in &report.findings {
             error!(kind = ?finding.kind, object = %finding.object, fields = ?finding.fields, message = %finding.message, "Healthcheck finding");
         }
-        error!(findings = report.findings.len(), "Workspace became unhealthy");
+        error!(
+            findings = report.findings.len(),
+            "Workspace became unhealthy"
+        );
     }
     let Some(url) = notify_url else {
         return;
@@ -212,10 +225,16 @@ async fn record(
     });
     match http.post(url).json(&body).send().await {
         Ok(response) if response.status().is_success() => {
-            info!(status = response.status().as_u16(), "Sent the health change to the notification target");
+            info!(
+                status = response.status().as_u16(),
+                "Sent the health change to the notification target"
+            );
         }
         Ok(response) => {
-            warn!(status = response.status().as_u16(), "The notification target rejected the health change");
+            warn!(
+                status = response.status().as_u16(),
+                "The notification target rejected the health change"
+            );
         }
         Err(error) => warn!(%error, "Failed to send the health change to the notification target"),
     }

@@ -84,17 +84,18 @@ enum BatchOutcome {
 
 async fn drain_batch(services: &Services, router: &Router) -> BatchOutcome {
     let store = services.store.clone();
-    let entries = match actix_web::rt::task::spawn_blocking(move || store.inbox_pending(BATCH)).await {
-        Ok(Ok(entries)) => entries,
-        Ok(Err(error)) => {
-            warn!(%error, "Failed to read the inbox; retrying");
-            return BatchOutcome::Failed;
-        }
-        Err(error) => {
-            warn!(%error, "The inbox read task failed; retrying");
-            return BatchOutcome::Failed;
-        }
-    };
+    let entries =
+        match actix_web::rt::task::spawn_blocking(move || store.inbox_pending(BATCH)).await {
+            Ok(Ok(entries)) => entries,
+            Ok(Err(error)) => {
+                warn!(%error, "Failed to read the inbox; retrying");
+                return BatchOutcome::Failed;
+            }
+            Err(error) => {
+                warn!(%error, "The inbox read task failed; retrying");
+                return BatchOutcome::Failed;
+            }
+        };
     if entries.is_empty() {
         return BatchOutcome::Empty;
     }

@@ -49,7 +49,10 @@ pub struct Stop;
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApplyError {
     #[error("failed to store the state of mapping {mapping_id}: {message}")]
-    Store { mapping_id: MappingId, message: String },
+    Store {
+        mapping_id: MappingId,
+        message: String,
+    },
     #[error("the mapping actor {mapping_id} stopped before it applied the event")]
     Stopped { mapping_id: MappingId },
 }
@@ -108,7 +111,11 @@ impl Actor for MappingActor {
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         self.services.metrics.live_actors.dec();
-        debug!(mapping_id = self.id, state = self.state.name(), "Mapping actor stopped");
+        debug!(
+            mapping_id = self.id,
+            state = self.state.name(),
+            "Mapping actor stopped"
+        );
     }
 }
 
@@ -127,7 +134,8 @@ impl Handler<Apply> for MappingActor {
         self.last_event = Instant::now();
         let rules = &self.services.rules;
         let step = transition(self.state.clone(), &message.event, rules);
-        self.services.note_suppressed(&self.state, &message.event, &step.effects);
+        self.services
+            .note_suppressed(&self.state, &message.event, &step.effects);
         let unchanged = step.state == self.state && step.effects.is_empty();
         if unchanged && message.inbox_seq.is_none() && message.completes.is_none() {
             self.applied += 1;
@@ -166,7 +174,12 @@ impl MappingActor {
     fn finish(&mut self, step: Transition, plan: Plan, ctx: &mut Context<Self>) {
         let previous = std::mem::replace(&mut self.state, step.state);
         if previous.name() != self.state.name() {
-            debug!(mapping_id = self.id, from = previous.name(), to = self.state.name(), "Mapping changed state");
+            debug!(
+                mapping_id = self.id,
+                from = previous.name(),
+                to = self.state.name(),
+                "Mapping changed state"
+            );
         }
         for retired in plan.retired() {
             self.services.registry().do_send(super::registry::Retired {
@@ -178,10 +191,16 @@ impl MappingActor {
         let mut pending = pending.into_iter();
         for effect in step.effects {
             match effect {
-                Effect::CreateMapping { intercom, salesforce } => {
+                Effect::CreateMapping {
+                    intercom,
+                    salesforce,
+                } => {
                     info!(mapping_id = self.id, intercom_id = %intercom, salesforce_id = %salesforce, "Mapping created");
                 }
-                Effect::DeleteMapping { intercom, salesforce } => {
+                Effect::DeleteMapping {
+                    intercom,
+                    salesforce,
+                } => {
                     info!(mapping_id = self.id, intercom_id = %intercom, salesforce_id = %salesforce, "Mapping deleted");
                 }
                 Effect::ScheduleRetry { after_ms } => {
@@ -204,6 +223,7 @@ impl MappingActor {
                         mapping_id: self.id,
                         pending_seq,
                         effect,
+                        queued_at: Instant::now(),
                     });
                 }
                 Effect::ClearSyncError | Effect::Record(_) => {}
@@ -350,7 +370,10 @@ fn take_over_index(
             continue;
         };
         if matches!(mapping.state, State::Mapped(_) | State::Qualified(_)) {
-            warn!(mapping_id = id, owner, "Another mapping holds this person; keeping it");
+            warn!(
+                mapping_id = id,
+                owner, "Another mapping holds this person; keeping it"
+            );
             continue;
         }
         txn.delete_mapping(owner)?;
@@ -364,14 +387,14 @@ pub fn index_of(state: &State) -> MappingIndex {
     let mut index = MappingIndex::default();
     let add_person = |person: &PersonRef, index: &mut MappingIndex| match person {
         PersonRef::Intercom(contact) => index.intercom_id = Some(contact.id.as_str().to_owned()),
-        PersonRef::Salesforce(record) => {
-            index.salesforce_id = Some(record.id.as_str().to_owned())
-        }
+        PersonRef::Salesforce(record) => index.salesforce_id = Some(record.id.as_str().to_owned()),
     };
     match state {
         State::Unmapped(unmapped) => {
             add_person(&unmapped.person, &mut index);
-            index.keys.extend(unmapped.key.iter().map(|key| key.as_str().to_owned()));
+            index
+                .keys
+                .extend(unmapped.key.iter().map(|key| key.as_str().to_owned()));
         }
         State::Mapped(mapping) => {
             index.intercom_id = Some(mapping.intercom.id.as_str().to_owned());
@@ -385,9 +408,13 @@ pub fn index_of(state: &State) -> MappingIndex {
         }
         State::KeyChanged(changed) => {
             add_person(&changed.pending.person, &mut index);
-            index
-                .keys
-                .extend(changed.pending.key.iter().map(|key| key.as_str().to_owned()));
+            index.keys.extend(
+                changed
+                    .pending
+                    .key
+                    .iter()
+                    .map(|key| key.as_str().to_owned()),
+            );
         }
         State::Deleted(deleted) => add_person(&deleted.person, &mut index),
     }

@@ -95,7 +95,11 @@ impl Actor for Poller {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        info!(interval_secs = self.settings.interval.as_secs(), automatic = self.automatic, "Salesforce poller started");
+        info!(
+            interval_secs = self.settings.interval.as_secs(),
+            automatic = self.automatic,
+            "Salesforce poller started"
+        );
         if !self.automatic {
             return;
         }
@@ -210,7 +214,11 @@ async fn poll(
         .iter()
         .zip(&watermarks)
         .map(|(object, mark)| {
-            poll_query(context, *object, mark.system_modstamp_ms.saturating_sub(overlap_ms))
+            poll_query(
+                context,
+                *object,
+                mark.system_modstamp_ms.saturating_sub(overlap_ms),
+            )
         })
         .collect();
     let pages = context
@@ -224,7 +232,9 @@ async fn poll(
             pages
         }
         Err(error) => {
-            context.board.salesforce_failed(&error.class(), &error.to_string());
+            context
+                .board
+                .salesforce_failed(&error.class(), &error.to_string());
             return Err(error.to_string());
         }
     };
@@ -240,7 +250,8 @@ async fn poll(
             rows.extend(more.records.into_iter().map(with_id));
             next = more.next_records_url;
         }
-        let object_report = apply_rows(context, router, *object, watermark, rows, overlap_ms).await?;
+        let object_report =
+            apply_rows(context, router, *object, watermark, rows, overlap_ms).await?;
         report.rows += object_report.rows;
         report.applied += object_report.applied;
         report.skipped += object_report.skipped;
@@ -255,25 +266,45 @@ async fn poll(
         .observe(elapsed.as_secs_f64());
     context.board.poll_finished(Utc::now());
     if report.rows > 0 {
-        info!(rows = report.rows, applied = report.applied, skipped = report.skipped, failed = report.failed, elapsed_ms = elapsed.as_millis() as u64, "Salesforce poll finished");
+        info!(
+            rows = report.rows,
+            applied = report.applied,
+            skipped = report.skipped,
+            failed = report.failed,
+            elapsed_ms = elapsed.as_millis() as u64,
+            "Salesforce poll finished"
+        );
     } else {
-        debug!(elapsed_ms = elapsed.as_millis() as u64, "Salesforce poll found no changes");
+        debug!(
+            elapsed_ms = elapsed.as_millis() as u64,
+            "Salesforce poll found no changes"
+        );
     }
     if report.failed > 0 {
-        return Err(format!("{} of {} rows could not be applied", report.failed, report.rows));
+        return Err(format!(
+            "{} of {} rows could not be applied",
+            report.failed, report.rows
+        ));
     }
     Ok(report)
 }
 
 /// The watermark of an empty store.
-async fn initial_watermark(context: &ExecutorContext, initial: InitialSync) -> Result<Watermark, String> {
+async fn initial_watermark(
+    context: &ExecutorContext,
+    initial: InitialSync,
+) -> Result<Watermark, String> {
     match initial {
         InitialSync::All => Ok(Watermark {
             system_modstamp_ms: 0,
             id: String::new(),
         }),
         InitialSync::FromNow => {
-            context.salesforce.limits().await.map_err(|error| error.to_string())?;
+            context
+                .salesforce
+                .limits()
+                .await
+                .map_err(|error| error.to_string())?;
             context.services.metrics.api_call(System::Salesforce);
             let now = context
                 .salesforce
@@ -314,7 +345,11 @@ async fn apply_rows(
         };
         let position = (stamp, id.clone());
         let at_or_before = position <= (watermark.system_modstamp_ms, watermark.id.clone());
-        if at_or_before && store.was_applied(name, &id, stamp).map_err(|e| e.to_string())? {
+        if at_or_before
+            && store
+                .was_applied(name, &id, stamp)
+                .map_err(|e| e.to_string())?
+        {
             report.skipped += 1;
             continue;
         }

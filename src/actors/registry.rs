@@ -199,7 +199,10 @@ impl Handler<Retired> for Registry {
 
     fn handle(&mut self, message: Retired, _ctx: &mut Self::Context) {
         if let Some(live) = self.forget(message.mapping_id) {
-            debug!(mapping_id = message.mapping_id, "Stopping a retired mapping actor");
+            debug!(
+                mapping_id = message.mapping_id,
+                "Stopping a retired mapping actor"
+            );
             live.address.do_send(Stop);
         }
     }
@@ -240,7 +243,9 @@ impl Router {
             }
         }
         Err(DeliveryError::Mailbox(
-            last_error.map(|error| error.to_string()).unwrap_or_default(),
+            last_error
+                .map(|error| error.to_string())
+                .unwrap_or_default(),
         ))
     }
 }

@@ -4,6 +4,8 @@
 //! asked for it, and removed in the same commit as the state that takes its answer. After a
 //! crash, the pending records are sent again, so no look-up or write is forgotten.
 
+use std::time::Instant;
+
 use actix::Message;
 use intersync_fsm::{Effect, SyncError};
 use serde::{Deserialize, Serialize};
@@ -17,6 +19,8 @@ pub struct PendingWork {
     pub mapping_id: MappingId,
     pub pending_seq: u64,
     pub effect: Effect,
+    /// When the work was handed to the executor, for the sync-lag histogram.
+    pub queued_at: Instant,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -43,6 +47,7 @@ impl PendingWork {
             mapping_id: stored.mapping_id,
             pending_seq,
             effect: stored.effect,
+            queued_at: Instant::now(),
         })
     }
 }

@@ -14,7 +14,14 @@ use tracing::{info, warn};
 use crate::connectors::salesforce::{MemoryCredentialStore, SalesforceClient, SalesforceConfig};
 use crate::sandbox::Sandbox;
 
-const JOB_TITLES: &[&str] = &["CTO", "Head of Sales", "Engineer", "Designer", "Founder", "Analyst"];
+const JOB_TITLES: &[&str] = &[
+    "CTO",
+    "Head of Sales",
+    "Engineer",
+    "Designer",
+    "Founder",
+    "Analyst",
+];
 
 /// Clients and the ids the generator picks from.
 pub struct Activity {
@@ -40,11 +47,15 @@ impl Activity {
             config.salesforce.client_secret.clone(),
         );
         settings.call_options_client = Some("demo-activity".to_owned());
-        let salesforce = SalesforceClient::new(settings, Arc::new(MemoryCredentialStore::default()))?;
+        let salesforce =
+            SalesforceClient::new(settings, Arc::new(MemoryCredentialStore::default()))?;
         let redirect = "http://127.0.0.1/activity";
         let location = sandbox
             .http
-            .get(format!("{}/services/oauth2/authorize", config.salesforce.login_url))
+            .get(format!(
+                "{}/services/oauth2/authorize",
+                config.salesforce.login_url
+            ))
             .query(&[
                 ("response_type", "code"),
                 ("client_id", config.salesforce.client_id.as_str()),
@@ -97,7 +108,10 @@ impl Activity {
             .query("SELECT Id FROM Lead WHERE IsConverted = false LIMIT 200")
             .await?;
         self.leads = leads.into_iter().map(|record| record.id).collect();
-        let contacts = self.salesforce.query("SELECT Id FROM Contact LIMIT 200").await?;
+        let contacts = self
+            .salesforce
+            .query("SELECT Id FROM Contact LIMIT 200")
+            .await?;
         self.contact_records = contacts.into_iter().map(|record| record.id).collect();
         Ok(())
     }
@@ -143,17 +157,25 @@ impl Activity {
         let title = JOB_TITLES[self.rng.random_range(0..JOB_TITLES.len())];
         match roll {
             0..30 => {
-                let Some(id) = self.pick(&self.contacts.clone()) else { return Ok(()) };
-                self.intercom(reqwest::Method::PUT, &format!("/contacts/{id}"), Some(json!({
-                    "phone": phone,
-                    "custom_attributes": {"job_title": title},
-                })))
+                let Some(id) = self.pick(&self.contacts.clone()) else {
+                    return Ok(());
+                };
+                self.intercom(
+                    reqwest::Method::PUT,
+                    &format!("/contacts/{id}"),
+                    Some(json!({
+                        "phone": phone,
+                        "custom_attributes": {"job_title": title},
+                    })),
+                )
                 .await?;
                 info!(intercom_id = %id, %phone, title, "Demo: updated an Intercom contact");
             }
             30..60 => {
                 let leads = self.leads.clone();
-                let Some(id) = self.pick(&leads) else { return Ok(()) };
+                let Some(id) = self.pick(&leads) else {
+                    return Ok(());
+                };
                 let mut fields = Map::new();
                 fields.insert("Phone".to_owned(), Value::from(phone.clone()));
                 fields.insert("Title".to_owned(), Value::from(title));
@@ -163,11 +185,15 @@ impl Activity {
             60..72 => {
                 let email = format!("demo.person{}@example.org", self.counter);
                 let created = self
-                    .intercom(reqwest::Method::POST, "/contacts", Some(json!({
-                        "role": "user",
-                        "email": email,
-                        "name": format!("Demo Person {}", self.counter),
-                    })))
+                    .intercom(
+                        reqwest::Method::POST,
+                        "/contacts",
+                        Some(json!({
+                            "role": "user",
+                            "email": email,
+                            "name": format!("Demo Person {}", self.counter),
+                        })),
+                    )
                     .await?;
                 if let Some(id) = created["id"].as_str() {
                     self.contacts.push(id.to_owned());
@@ -177,7 +203,10 @@ impl Activity {
             72..82 => {
                 let email = format!("demo.lead{}@example.org", self.counter);
                 let mut fields = Map::new();
-                fields.insert("LastName".to_owned(), Value::from(format!("Lead {}", self.counter)));
+                fields.insert(
+                    "LastName".to_owned(),
+                    Value::from(format!("Lead {}", self.counter)),
+                );
                 fields.insert("Company".to_owned(), Value::from("Demo Company"));
                 fields.insert("Email".to_owned(), Value::from(email.clone()));
                 let id = self.salesforce.create("Lead", &fields).await?;
@@ -185,15 +214,23 @@ impl Activity {
                 self.leads.push(id);
             }
             82..90 => {
-                let Some(id) = self.pick(&self.contacts.clone()) else { return Ok(()) };
+                let Some(id) = self.pick(&self.contacts.clone()) else {
+                    return Ok(());
+                };
                 let email = format!("changed{}@example.net", self.counter);
-                self.intercom(reqwest::Method::PUT, &format!("/contacts/{id}"), Some(json!({"email": email})))
-                    .await?;
+                self.intercom(
+                    reqwest::Method::PUT,
+                    &format!("/contacts/{id}"),
+                    Some(json!({"email": email})),
+                )
+                .await?;
                 info!(intercom_id = %id, %email, "Demo: changed an Intercom email");
             }
             90..95 => {
                 let leads = self.leads.clone();
-                let Some(id) = self.pick(&leads) else { return Ok(()) };
+                let Some(id) = self.pick(&leads) else {
+                    return Ok(());
+                };
                 let response = self
                     .http
                     .post(format!("{}/leads/{id}/convert", self.salesforce_control))
@@ -208,9 +245,15 @@ impl Activity {
                 }
             }
             _ => {
-                let Some(id) = self.pick(&self.contacts.clone()) else { return Ok(()) };
-                self.intercom(reqwest::Method::POST, &format!("/contacts/{id}/archive"), None)
-                    .await?;
+                let Some(id) = self.pick(&self.contacts.clone()) else {
+                    return Ok(());
+                };
+                self.intercom(
+                    reqwest::Method::POST,
+                    &format!("/contacts/{id}/archive"),
+                    None,
+                )
+                .await?;
                 self.contacts.retain(|contact| contact != &id);
                 info!(intercom_id = %id, "Demo: archived an Intercom contact");
             }

@@ -43,10 +43,17 @@ pub fn demo(options: DemoOptions) -> anyhow::Result<()> {
 
         println!();
         println!("intersync demo is running");
-        println!("  server:               {}  (try {}/status)", sandbox.server.url(), sandbox.server.url());
+        println!(
+            "  server:               {}  (try {}/status)",
+            sandbox.server.url(),
+            sandbox.server.url()
+        );
         println!("  Salesforce simulator: {}", sandbox.salesforce.login_url());
         println!("  Intercom simulator:   {}", sandbox.intercom.base_url());
-        println!("  store:                {}", data_dir.join("intersync.redb").display());
+        println!(
+            "  store:                {}",
+            data_dir.join("intersync.redb").display()
+        );
         println!("Ctrl-C stops it.");
         println!();
 
@@ -69,7 +76,12 @@ pub fn demo(options: DemoOptions) -> anyhow::Result<()> {
         super::stop_signal().await;
         generator.abort();
         summary.abort();
-        log_summary(&sandbox.http, &sandbox.server.url(), &sandbox.salesforce.login_url()).await;
+        log_summary(
+            &sandbox.http,
+            &sandbox.server.url(),
+            &sandbox.salesforce.login_url(),
+        )
+        .await;
         sandbox.stop().await;
         Ok(())
     })
@@ -83,11 +95,7 @@ async fn log_summary(http: &reqwest::Client, server: &str, salesforce: &str) {
             return;
         }
     };
-    let metrics = http
-        .get(format!("{server}/metrics"))
-        .send()
-        .await
-        .ok();
+    let metrics = http.get(format!("{server}/metrics")).send().await.ok();
     let metrics = match metrics {
         Some(response) => response.text().await.unwrap_or_default(),
         None => String::new(),
@@ -114,5 +122,5 @@ fn sum_metric(metrics: &str, prefix: &str, outcome: &str) -> f64 {
         .lines()
         .filter(|line| line.starts_with(prefix) && line.contains(outcome))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+        .fold(0.0, |total, value| total + value)
 }

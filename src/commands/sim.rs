@@ -25,7 +25,9 @@ pub fn sim(
         };
         let salesforce = SalesforceSim::start(salesforce_config.clone())
             .await
-            .with_context(|| format!("cannot start the Salesforce simulator on {salesforce_listen}"))?;
+            .with_context(|| {
+                format!("cannot start the Salesforce simulator on {salesforce_listen}")
+            })?;
         let intercom = IntercomSim::start(intercom_config.clone())
             .await
             .with_context(|| format!("cannot start the Intercom simulator on {intercom_listen}"))?;

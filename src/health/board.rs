@@ -52,7 +52,10 @@ impl Default for StatusBoard {
 
 impl StatusBoard {
     pub fn connection(&self) -> (ConnectionState, Option<String>) {
-        let board = self.board.read().expect("status board lock is never poisoned");
+        let board = self
+            .board
+            .read()
+            .expect("status board lock is never poisoned");
         (board.connection, board.connection_detail.clone())
     }
 
@@ -65,9 +68,10 @@ impl StatusBoard {
     /// change the connection state.
     pub fn salesforce_failed(&self, class: &ErrorClass, detail: &str) {
         match class {
-            ErrorClass::NeedsReauthorization => {
-                self.set_connection(ConnectionState::NeedsReauthorization, Some(detail.to_owned()))
-            }
+            ErrorClass::NeedsReauthorization => self.set_connection(
+                ConnectionState::NeedsReauthorization,
+                Some(detail.to_owned()),
+            ),
             ErrorClass::RateLimited { .. } => {
                 self.set_connection(ConnectionState::ApiLimitReached, Some(detail.to_owned()))
             }
@@ -81,7 +85,10 @@ impl StatusBoard {
     }
 
     fn set_connection(&self, state: ConnectionState, detail: Option<String>) {
-        let mut board = self.board.write().expect("status board lock is never poisoned");
+        let mut board = self
+            .board
+            .write()
+            .expect("status board lock is never poisoned");
         if board.connection == state {
             board.connection_detail = detail;
             return;
@@ -102,7 +109,10 @@ impl StatusBoard {
     }
 
     pub fn poll_finished(&self, at: DateTime<Utc>) {
-        let mut board = self.board.write().expect("status board lock is never poisoned");
+        let mut board = self
+            .board
+            .write()
+            .expect("status board lock is never poisoned");
         board.last_poll_at = Some(at);
     }
 
@@ -115,7 +125,10 @@ impl StatusBoard {
 
     /// Stores a health report; returns the previous one.
     pub fn set_health(&self, report: HealthReport) -> Option<HealthReport> {
-        let mut board = self.board.write().expect("status board lock is never poisoned");
+        let mut board = self
+            .board
+            .write()
+            .expect("status board lock is never poisoned");
         board.health.replace(report)
     }
 

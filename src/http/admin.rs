@@ -91,17 +91,27 @@ async fn retry(state: &AppState, sync_error: &SyncError) -> Result<(), String> {
             sync_error.id
         ));
     };
-    info!(sync_error_id = sync_error.id, mapping_id, "Retrying a sync error");
+    info!(
+        sync_error_id = sync_error.id,
+        mapping_id, "Retrying a sync error"
+    );
     state
         .router
-        .apply(Target::Mapping(mapping_id), Apply::new(Event::RetryRequested))
+        .apply(
+            Target::Mapping(mapping_id),
+            Apply::new(Event::RetryRequested),
+        )
         .await
         .map_err(|failure| failure.to_string())
 }
 
 pub async fn list_mappings(state: web::Data<AppState>, page: web::Query<Page>) -> HttpResponse {
     let limit = page.limit.unwrap_or(100).min(MAX_PAGE);
-    match state.services.store.list_mappings::<State>(page.after, limit) {
+    match state
+        .services
+        .store
+        .list_mappings::<State>(page.after, limit)
+    {
         Ok(mappings) => {
             let rows: Vec<_> = mappings
                 .into_iter()
@@ -241,5 +251,7 @@ pub async fn page(state: web::Data<AppState>) -> HttpResponse {
         status.sync_errors,
         status.last_poll_at.unwrap_or_else(|| "never".to_owned()),
     );
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body)
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body)
 }

@@ -8,9 +8,11 @@
 //! | `GET /sync-errors`, `POST /sync-errors/retry`, `POST /sync-errors/{id}/retry` | failed operations and their retry |
 //! | `GET /mappings`, `GET /mappings/{id}` | identity mappings with their state and history |
 //! | `POST /actions/create-lead`, `POST /actions/poll`, `POST /actions/healthcheck` | actions |
+//! | `GET /oauth/start`, `GET /oauth/callback` | the Salesforce OAuth web flow |
 //! | `GET /` | the admin page |
 
 mod admin;
+mod oauth;
 mod status;
 pub mod webhook;
 
@@ -44,6 +46,14 @@ pub struct AppState {
     pub webhook_secret: Vec<u8>,
     pub max_webhook_bytes: usize,
     pub started_at: Instant,
+    pub oauth: OAuthSettings,
+}
+
+/// What the OAuth web flow needs; the client secret stays in the connector.
+pub struct OAuthSettings {
+    pub login_url: String,
+    pub client_id: String,
+    pub redirect_uri: String,
 }
 
 /// Registers every route.
@@ -61,5 +71,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/actions/create-lead", web::post().to(admin::create_lead))
         .route("/actions/poll", web::post().to(admin::poll_now))
         .route("/actions/healthcheck", web::post().to(admin::check_now))
+        .route("/oauth/start", web::get().to(oauth::start))
+        .route("/oauth/callback", web::get().to(oauth::callback))
         .route("/", web::get().to(admin::page));
 }

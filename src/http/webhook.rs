@@ -55,7 +55,11 @@ pub async fn receive(
     let topic_label = Metrics::topic(&notification.topic);
     if !notification::is_used_topic(&notification.topic) {
         debug!(notification_id = %notification.id, topic = %notification.topic, "Ignored a webhook topic intersync does not use");
-        state.metrics.webhooks_ignored.get_or_create(&topic_label).inc();
+        state
+            .metrics
+            .webhooks_ignored
+            .get_or_create(&topic_label)
+            .inc();
         return HttpResponse::Ok().json(json!({"status": "ignored"}));
     }
     if let Err(error) = notification.check_item() {
@@ -67,7 +71,11 @@ pub async fn receive(
     match state.inbox.append(&notification.id, body.to_vec()).await {
         Ok(Appended::New(sequence)) => {
             debug!(notification_id = %notification.id, sequence, topic = %notification.topic, "Stored a webhook");
-            state.metrics.webhooks_received.get_or_create(&topic_label).inc();
+            state
+                .metrics
+                .webhooks_received
+                .get_or_create(&topic_label)
+                .inc();
             state.metrics.inbox_pushed.inc();
             state.dispatcher.do_send(Wake);
             HttpResponse::Ok().json(json!({"status": "stored"}))
@@ -113,11 +121,7 @@ async fn read_limited(
 }
 
 /// Checks `X-Hub-Signature` against the raw body in constant time.
-fn verify_signature(
-    request: &HttpRequest,
-    body: &[u8],
-    secret: &[u8],
-) -> Result<(), &'static str> {
+fn verify_signature(request: &HttpRequest, body: &[u8], secret: &[u8]) -> Result<(), &'static str> {
     let header = request
         .headers()
         .get(SIGNATURE_HEADER)

@@ -5,6 +5,7 @@
 //! acknowledged is durable at every point, so a stop at any moment loses nothing.
 
 mod credentials;
+mod intercom_setup;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ use crate::config::Config;
 use crate::connectors::intercom::{IntercomClient, IntercomConfig};
 use crate::connectors::salesforce::{SalesforceClient, SalesforceConfig};
 use crate::health::board::StatusBoard;
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, OAuthSettings};
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::sync::attributes::AttributeMap;
@@ -105,6 +106,7 @@ impl Server {
             info!("Salesforce connection authorized");
         }
         let intercom = intercom_client(&config)?;
+        intercom_setup::ensure_custom_attributes(&intercom, &services.attributes).await;
         let settings = ExecutorSettings {
             batch_size: config.salesforce.batch_size,
             batch_delay: Duration::from_millis(config.salesforce.batch_delay_ms),
@@ -165,6 +167,11 @@ impl Server {
             webhook_secret: config.intercom.webhook_secret.as_bytes().to_vec(),
             max_webhook_bytes: config.intercom.max_webhook_bytes,
             started_at: Instant::now(),
+            oauth: OAuthSettings {
+                login_url: config.salesforce.login_url.clone(),
+                client_id: config.salesforce.client_id.clone(),
+                redirect_uri: config.salesforce.redirect_uri.clone(),
+            },
         });
         let app_state = web::Data::from(Arc::clone(&state));
         let listener = std::net::TcpListener::bind(config.listen)
@@ -206,7 +213,10 @@ impl Server {
             }
         }
         let left = self.state.services.store.inbox_depth().unwrap_or(0);
-        info!(inbox_depth = left, "intersync stopped; entries left in the inbox are applied at the next start");
+        info!(
+            inbox_depth = left,
+            "intersync stopped; entries left in the inbox are applied at the next start"
+        );
     }
 }
 

@@ -66,7 +66,12 @@ impl BatchWriter {
     }
 }
 
-fn run(store: &Store, mut receiver: mpsc::Receiver<Request>, batch_max: usize, commits: &AtomicU64) {
+fn run(
+    store: &Store,
+    mut receiver: mpsc::Receiver<Request>,
+    batch_max: usize,
+    commits: &AtomicU64,
+) {
     while let Some(first) = receiver.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < batch_max {

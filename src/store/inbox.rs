@@ -137,7 +137,12 @@ impl StoreTxn<'_> {
         }
 
         let removed_delta = i64::try_from(removed).unwrap_or(i64::MAX);
-        add_to_counter(&mut counters, self.workspace, counter::INBOX_SEEN, -removed_delta)?;
+        add_to_counter(
+            &mut counters,
+            self.workspace,
+            counter::INBOX_SEEN,
+            -removed_delta,
+        )?;
         Ok(removed)
     }
 }

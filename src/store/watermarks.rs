@@ -132,7 +132,9 @@ impl Store {
             }
             txn.advance_watermark_to(name, watermark)?;
 
-            let current = txn.get_watermark(name)?.unwrap_or_else(|| watermark.clone());
+            let current = txn
+                .get_watermark(name)?
+                .unwrap_or_else(|| watermark.clone());
             let before_ms = current.system_modstamp_ms.saturating_sub(overlap_ms);
             txn.prune_applied(name, before_ms)?;
             Ok(())

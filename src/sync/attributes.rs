@@ -95,7 +95,10 @@ impl AttributeMap {
                         .to_owned(),
                 });
             }
-            if entries.iter().any(|known| known.salesforce == entry.salesforce) {
+            if entries
+                .iter()
+                .any(|known| known.salesforce == entry.salesforce)
+            {
                 return Err(ConfigError::Invalid {
                     key: "sync.attributes.salesforce",
                     value: entry.salesforce,
@@ -121,6 +124,20 @@ impl AttributeMap {
             value: setting.kind.clone(),
             reason: "expected text, integer, float, boolean, date or datetime".to_owned(),
         })?;
+        let standard = ["name", "phone", "email", "unsubscribed_from_emails"];
+        let custom = setting
+            .intercom
+            .strip_prefix("custom_attributes.")
+            .is_some_and(|name| !name.is_empty() && !name.contains('.'));
+        if !custom && !standard.contains(&setting.intercom.as_str()) {
+            return Err(ConfigError::Invalid {
+                key: "sync.attributes.intercom",
+                value: setting.intercom.clone(),
+                reason:
+                    "expected name, phone, unsubscribed_from_emails or custom_attributes.<name>"
+                        .to_owned(),
+            });
+        }
         if setting.intercom.trim().is_empty() || setting.salesforce.trim().is_empty() {
             return Err(ConfigError::Invalid {
                 key: "sync.attributes",
@@ -360,7 +377,10 @@ mod tests {
         assert_eq!(attributes["name"], Value::Text("Jane Doe".into()));
         assert_eq!(attributes["phone"], Value::Null);
         assert_eq!(attributes["unsubscribed_from_emails"], Value::Boolean(true));
-        assert_eq!(attributes["custom_attributes.job_title"], Value::Text("CTO".into()));
+        assert_eq!(
+            attributes["custom_attributes.job_title"],
+            Value::Text("CTO".into())
+        );
     }
 
     #[test]
@@ -369,13 +389,17 @@ mod tests {
                             "HasOptedOutOfEmail": false, "Title": null});
         let attributes = map().read_salesforce(record.as_object().unwrap());
         assert_eq!(attributes["phone"], Value::Text("+1 555".into()));
-        assert_eq!(attributes["unsubscribed_from_emails"], Value::Boolean(false));
+        assert_eq!(
+            attributes["unsubscribed_from_emails"],
+            Value::Boolean(false)
+        );
         assert_eq!(attributes["custom_attributes.job_title"], Value::Null);
     }
 
     #[test]
     fn name_is_written_as_first_and_last() {
-        let attributes = Attributes::from([("name".to_owned(), Value::Text("Ana María López".into()))]);
+        let attributes =
+            Attributes::from([("name".to_owned(), Value::Text("Ana María López".into()))]);
         let fields = map().salesforce_fields(&attributes);
         assert_eq!(fields["FirstName"], json!("Ana María"));
         assert_eq!(fields["LastName"], json!("López"));
@@ -391,11 +415,17 @@ mod tests {
     #[test]
     fn custom_attributes_nest_in_intercom_body() {
         let attributes = Attributes::from([
-            ("custom_attributes.job_title".to_owned(), Value::Text("CTO".into())),
+            (
+                "custom_attributes.job_title".to_owned(),
+                Value::Text("CTO".into()),
+            ),
             ("phone".to_owned(), Value::Null),
         ]);
         let body = map().intercom_body(&attributes);
-        assert_eq!(body, json!({"phone": null, "custom_attributes": {"job_title": "CTO"}}));
+        assert_eq!(
+            body,
+            json!({"phone": null, "custom_attributes": {"job_title": "CTO"}})
+        );
     }
 
     #[test]
@@ -405,14 +435,19 @@ mod tests {
         assert_eq!(from_intercom(&json!(1_721_779_200), ValueKind::Date), date);
         let time = from_salesforce(&json!("2024-07-24T14:05:58.000+0000"), ValueKind::DateTime);
         assert_eq!(time, Value::DateTime(1_721_829_958_000));
-        assert_eq!(to_salesforce(&time, ValueKind::DateTime), json!("2024-07-24T14:05:58.000+0000"));
+        assert_eq!(
+            to_salesforce(&time, ValueKind::DateTime),
+            json!("2024-07-24T14:05:58.000+0000")
+        );
     }
 
     #[test]
     fn unknown_policy_is_rejected() {
         let mut settings = SyncSettings::default();
         settings.attributes[0].policy = "newest".to_owned();
-        let error = AttributeMap::from_settings(&settings).unwrap_err().to_string();
+        let error = AttributeMap::from_settings(&settings)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("\"newest\""), "{error}");
     }
 

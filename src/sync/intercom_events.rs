@@ -103,12 +103,10 @@ pub fn person_change(
     fallback_secs: i64,
 ) -> PersonChange {
     let values = attributes.read_intercom(contact);
-    let key = values
-        .get(KEY_ATTRIBUTE)
-        .and_then(|value| match value {
-            intersync_fsm::Value::Text(text) => MappingKey::normalize(text).ok(),
-            _ => None,
-        });
+    let key = values.get(KEY_ATTRIBUTE).and_then(|value| match value {
+        intersync_fsm::Value::Text(text) => MappingKey::normalize(text).ok(),
+        _ => None,
+    });
     PersonChange {
         person: PersonRef::Intercom(person.clone()),
         key,
@@ -149,7 +147,8 @@ mod tests {
     fn user_updated_becomes_person_updated() {
         let item = serde_json::json!({"type": "contact", "id": "abc123", "role": "user",
             "email": " Jane@Acme.com", "updated_at": 1_700_000_100});
-        let (target, event) = event_of(&notification("contact.user.updated", item), &attributes()).unwrap();
+        let (target, event) =
+            event_of(&notification("contact.user.updated", item), &attributes()).unwrap();
         let Event::PersonUpdated(change) = event else {
             panic!("expected an update, got {event:?}");
         };
@@ -162,7 +161,8 @@ mod tests {
     fn merged_routes_to_the_lead() {
         let item = serde_json::json!({"type": "contact", "id": "user1", "role": "user",
             "merged_from": {"type": "contact", "id": "lead1"}, "updated_at": 5});
-        let (target, event) = event_of(&notification("contact.merged", item), &attributes()).unwrap();
+        let (target, event) =
+            event_of(&notification("contact.merged", item), &attributes()).unwrap();
         let Target::Person(PersonRef::Intercom(lead)) = target else {
             panic!("expected the lead as target");
         };

@@ -133,24 +133,30 @@ mod tests {
 
     #[test]
     fn converted_lead_becomes_lead_converted() {
-        let lead = row(json!({"Id": "00Q5e00000AbCdEFGH", "SystemModstamp": "2024-07-24T14:05:58.000+0000",
-            "IsDeleted": false, "IsConverted": true, "ConvertedContactId": "0035e00000XyZabCDE"}));
+        let lead = row(
+            json!({"Id": "00Q5e00000AbCdEFGH", "SystemModstamp": "2024-07-24T14:05:58.000+0000",
+            "IsDeleted": false, "IsConverted": true, "ConvertedContactId": "0035e00000XyZabCDE"}),
+        );
         let (_, event) = event_of(SalesforceObject::Lead, &lead, &attributes()).unwrap();
         assert!(matches!(event, Event::LeadConverted { .. }), "{event:?}");
     }
 
     #[test]
     fn deleted_row_becomes_person_deleted() {
-        let contact = row(json!({"Id": "0035e00000XyZabCDE", "SystemModstamp": "2024-07-24T14:05:58.000+0000",
-            "IsDeleted": true}));
+        let contact = row(
+            json!({"Id": "0035e00000XyZabCDE", "SystemModstamp": "2024-07-24T14:05:58.000+0000",
+            "IsDeleted": true}),
+        );
         let (_, event) = event_of(SalesforceObject::Contact, &contact, &attributes()).unwrap();
         assert!(matches!(event, Event::PersonDeleted { .. }), "{event:?}");
     }
 
     #[test]
     fn updated_row_carries_key_and_time() {
-        let contact = row(json!({"Id": "0035e00000XyZabCDE", "SystemModstamp": "2024-07-24T14:05:58.000+0000",
-            "CreatedDate": "2024-07-01T00:00:00.000+0000", "IsDeleted": false, "Email": "Jane@Acme.com "}));
+        let contact = row(
+            json!({"Id": "0035e00000XyZabCDE", "SystemModstamp": "2024-07-24T14:05:58.000+0000",
+            "CreatedDate": "2024-07-01T00:00:00.000+0000", "IsDeleted": false, "Email": "Jane@Acme.com "}),
+        );
         let (_, event) = event_of(SalesforceObject::Contact, &contact, &attributes()).unwrap();
         let Event::PersonUpdated(change) = event else {
             panic!("expected an update");

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use intersync_fsm::{Event, RemoteError};
+use intersync_fsm::{Event, RemoteError, Side};
 use tracing::warn;
 
 use super::Context;
@@ -10,6 +10,7 @@ use crate::actors::mapping::Apply;
 use crate::actors::registry::{DeliveryError, RouteError, Target};
 use crate::actors::work::PendingWork;
 use crate::connectors::ErrorClass;
+use crate::metrics::{Direction, DirectionLabels};
 
 /// Attempts to hand an answer to its mapping before the pending record is left for the
 /// next start-up.
@@ -18,6 +19,18 @@ const ATTEMPTS: u32 = 5;
 /// Hands `event` to the mapping that asked for `work`, removing its pending record in the
 /// same commit.
 pub async fn answer(context: &Context, work: &PendingWork, event: Event) {
+    if let Event::WriteSucceeded(receipt) = &event {
+        let direction = match receipt.side {
+            Side::Salesforce => Direction::IntercomToSalesforce,
+            Side::Intercom => Direction::SalesforceToIntercom,
+        };
+        context
+            .services
+            .metrics
+            .sync_lag_seconds
+            .get_or_create(&DirectionLabels { direction })
+            .observe(work.queued_at.elapsed().as_secs_f64());
+    }
     let message = Apply {
         event,
         inbox_seq: None,
@@ -41,7 +54,11 @@ pub async fn answer(context: &Context, work: &PendingWork, event: Event) {
             }
         }
     }
-    warn!(mapping_id = work.mapping_id, pending_seq = work.pending_seq, "Gave up handing an answer to its mapping; the work is sent again at the next start");
+    warn!(
+        mapping_id = work.mapping_id,
+        pending_seq = work.pending_seq,
+        "Gave up handing an answer to its mapping; the work is sent again at the next start"
+    );
 }
 
 /// The state machine's form of a classified connector failure.
@@ -49,7 +66,8 @@ pub fn remote_error(class: ErrorClass, message: String) -> RemoteError {
     match class {
         ErrorClass::Retryable => RemoteError::Retryable { message },
         ErrorClass::RateLimited { retry_after } => RemoteError::RateLimited {
-            retry_after_ms: retry_after.map(|wait| u64::try_from(wait.as_millis()).unwrap_or(u64::MAX)),
+            retry_after_ms: retry_after
+                .map(|wait| u64::try_from(wait.as_millis()).unwrap_or(u64::MAX)),
         },
         ErrorClass::NeedsReauthorization => RemoteError::NeedsReauthorization { message },
         ErrorClass::Permanent {

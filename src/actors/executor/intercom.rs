@@ -1,8 +1,8 @@
 //! Intercom work: contact updates, look-ups by email and fetches, a bounded number at a time.
 
 use intersync_fsm::{
-    Attributes, Effect, Event, IntercomId, IntercomRef, IntercomRole, LookUpOutcome,
-    LookUpResult, PersonRef, Side, Timestamp, WriteFailure, WriteReceipt,
+    Attributes, Effect, Event, IntercomId, IntercomRef, IntercomRole, LookUpOutcome, LookUpResult,
+    PersonRef, Side, Timestamp, WriteFailure, WriteReceipt,
 };
 use serde_json::Value;
 use tracing::warn;
@@ -28,7 +28,10 @@ pub async fn run(context: &Context, work: PendingWork) {
             context.services.metrics.api_call(System::Intercom);
             let event = match result {
                 Ok(contact) => {
-                    context.services.metrics.write(System::Intercom, "contact", Outcome::Success);
+                    context
+                        .services
+                        .metrics
+                        .write(System::Intercom, "contact", Outcome::Success);
                     Event::WriteSucceeded(WriteReceipt {
                         side: Side::Intercom,
                         attributes: attributes.clone(),
@@ -37,7 +40,10 @@ pub async fn run(context: &Context, work: PendingWork) {
                     })
                 }
                 Err(error) => {
-                    context.services.metrics.write(System::Intercom, "contact", Outcome::Failure);
+                    context
+                        .services
+                        .metrics
+                        .write(System::Intercom, "contact", Outcome::Failure);
                     warn!(mapping_id = work.mapping_id, intercom_id = %target.id, %error, "Failed to update an Intercom contact");
                     Event::WriteFailed(WriteFailure {
                         side: Side::Intercom,
@@ -154,7 +160,10 @@ pub fn contact_update(map: &AttributeMap, attributes: &Attributes) -> ContactUpd
                     update.custom_attributes = custom;
                 }
             }
-            other => warn!(attribute = other, "Intercom attribute cannot be written; map a custom attribute instead"),
+            other => warn!(
+                attribute = other,
+                "Intercom attribute cannot be written; map a custom attribute instead"
+            ),
         }
     }
     update

@@ -186,7 +186,9 @@ impl Handler<PendingWork> for Executor {
                 let kind = BatchKind::Update(target.object);
                 self.add_to_batch(kind, work, ctx);
             }
-            Effect::CreateSalesforceLead { .. } => self.add_to_batch(BatchKind::CreateLead, work, ctx),
+            Effect::CreateSalesforceLead { .. } => {
+                self.add_to_batch(BatchKind::CreateLead, work, ctx)
+            }
             Effect::LookUp {
                 side: Side::Salesforce,
                 ..

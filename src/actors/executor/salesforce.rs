@@ -59,14 +59,22 @@ pub async fn wait_for_budget(context: &Context) {
 
 /// The time a write was saved, on Salesforce's clock.
 fn saved_at(context: &Context) -> Timestamp {
-    Timestamp::from_millis(context.salesforce.usage_meter().server_time_ms().unwrap_or(0))
+    Timestamp::from_millis(
+        context
+            .salesforce
+            .usage_meter()
+            .server_time_ms()
+            .unwrap_or(0),
+    )
 }
 
 fn note_call(context: &Context, result: &Result<impl Sized, SalesforceError>) {
     context.services.metrics.api_call(System::Salesforce);
     match result {
         Ok(_) => context.board.connected(),
-        Err(error) => context.board.salesforce_failed(&error.class(), &error.to_string()),
+        Err(error) => context
+            .board
+            .salesforce_failed(&error.class(), &error.to_string()),
     }
 }
 
@@ -92,7 +100,11 @@ pub async fn update(context: &Context, object: SalesforceObject, batch: Vec<Pend
             .await
     };
     note_call(context, &result);
-    debug!(object = object_name(object), records = records.len(), "Sent a Salesforce update batch");
+    debug!(
+        object = object_name(object),
+        records = records.len(),
+        "Sent a Salesforce update batch"
+    );
 
     let at = saved_at(context);
     match result {
@@ -103,7 +115,11 @@ pub async fn update(context: &Context, object: SalesforceObject, batch: Vec<Pend
                 };
                 let event = match saved.class() {
                     None => {
-                        context.services.metrics.write(System::Salesforce, object_name(object), Outcome::Success);
+                        context.services.metrics.write(
+                            System::Salesforce,
+                            object_name(object),
+                            Outcome::Success,
+                        );
                         Event::WriteSucceeded(WriteReceipt {
                             side: Side::Salesforce,
                             attributes: attributes.clone(),
@@ -112,7 +128,11 @@ pub async fn update(context: &Context, object: SalesforceObject, batch: Vec<Pend
                         })
                     }
                     Some(class) => {
-                        context.services.metrics.write(System::Salesforce, object_name(object), Outcome::Failure);
+                        context.services.metrics.write(
+                            System::Salesforce,
+                            object_name(object),
+                            Outcome::Failure,
+                        );
                         let message = saved
                             .errors
                             .first()
@@ -192,14 +212,25 @@ pub async fn create_leads(context: &Context, batch: Vec<PendingWork>) {
     match result {
         Ok(results) => {
             for (work, saved) in batch.iter().zip(results) {
-                let Effect::CreateSalesforceLead { attributes, intercom } = &work.effect else {
+                let Effect::CreateSalesforceLead {
+                    attributes,
+                    intercom,
+                } = &work.effect
+                else {
                     continue;
                 };
-                let created = saved.id.as_deref().and_then(|id| SalesforceId::parse(id).ok());
+                let created = saved
+                    .id
+                    .as_deref()
+                    .and_then(|id| SalesforceId::parse(id).ok());
                 let event = match (saved.class(), created) {
                     (None, Some(created)) => {
                         info!(mapping_id = work.mapping_id, intercom_id = %intercom.id, salesforce_id = %created, "Created a Salesforce Lead");
-                        context.services.metrics.write(System::Salesforce, "Lead", Outcome::Success);
+                        context.services.metrics.write(
+                            System::Salesforce,
+                            "Lead",
+                            Outcome::Success,
+                        );
                         Event::WriteSucceeded(WriteReceipt {
                             side: Side::Salesforce,
                             attributes: attributes.clone(),
@@ -208,9 +239,17 @@ pub async fn create_leads(context: &Context, batch: Vec<PendingWork>) {
                         })
                     }
                     (class, _) => {
-                        context.services.metrics.write(System::Salesforce, "Lead", Outcome::Failure);
+                        context.services.metrics.write(
+                            System::Salesforce,
+                            "Lead",
+                            Outcome::Failure,
+                        );
                         let class = class.unwrap_or_else(|| {
-                            ErrorClass::permanent("INVALID_ID", "the upsert returned no valid id", Vec::new())
+                            ErrorClass::permanent(
+                                "INVALID_ID",
+                                "the upsert returned no valid id",
+                                Vec::new(),
+                            )
                         });
                         let message = saved
                             .errors
@@ -256,7 +295,11 @@ pub fn lookup_query(context: &Context, object: SalesforceObject, keys: &[&str]) 
             fields.push(field);
         }
     }
-    let list = keys.iter().map(|key| soql_string(key)).collect::<Vec<_>>().join(", ");
+    let list = keys
+        .iter()
+        .map(|key| soql_string(key))
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut soql = format!(
         "SELECT {} FROM {} WHERE {KEY_FIELD} IN ({list})",
         fields.join(", "),
@@ -326,7 +369,10 @@ pub async fn look_up(context: &Context, batch: Vec<PendingWork>) {
         let Effect::LookUp { side, key } = &work.effect else {
             continue;
         };
-        let matches = by_key.get(key.as_str()).map(Vec::as_slice).unwrap_or_default();
+        let matches = by_key
+            .get(key.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let outcome = match matches {
             [] => LookUpOutcome::NoMatch,
             [(object, row)] => match found(context, *object, row) {
@@ -382,8 +428,11 @@ async fn collect_all(
     note_call(context, &first_pages);
     let mut all = Vec::with_capacity(queries.len());
     for page in first_pages? {
-        let mut rows: Vec<Map<String, Value>> =
-            page.records.into_iter().map(|record| with_id(record)).collect();
+        let mut rows: Vec<Map<String, Value>> = page
+            .records
+            .into_iter()
+            .map(|record| with_id(record))
+            .collect();
         let mut next = page.next_records_url;
         while let Some(url) = next {
             let more = context.salesforce.query_more(&url).await;
@@ -423,7 +472,11 @@ pub async fn fetch(context: &Context, work: PendingWork) {
         let _slot = context.salesforce_slots.acquire().await;
         context
             .salesforce
-            .get(object_name(target.object), target.id.as_str(), Some(&fields))
+            .get(
+                object_name(target.object),
+                target.id.as_str(),
+                Some(&fields),
+            )
             .await
     };
     note_call(context, &result);
