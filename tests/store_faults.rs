@@ -61,10 +61,12 @@ impl StorageBackend for FaultyBackend {
 
     fn write(&self, offset: u64, data: &[u8]) -> Result<(), BackendError> {
         if self.faults.writes_armed.load(Ordering::SeqCst) {
-            let allowed = self
-                .faults
-                .writes_left
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1));
+            let allowed =
+                self.faults
+                    .writes_left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                        left.checked_sub(1)
+                    });
             if allowed.is_err() {
                 return Err(injected());
             }
@@ -139,7 +141,10 @@ async fn seed(store: &Store) -> u64 {
 fn assert_seed_intact(store: &Store, mapping_id: u64) {
     let mapping = store.get_mapping::<String>(mapping_id).unwrap().unwrap();
     assert_eq!(mapping.state, "seeded");
-    assert_eq!(store.mapping_by_intercom_id("ic_seed").unwrap(), Some(mapping_id));
+    assert_eq!(
+        store.mapping_by_intercom_id("ic_seed").unwrap(),
+        Some(mapping_id)
+    );
     let seeded: Vec<String> = store
         .inbox_pending(100)
         .unwrap()
@@ -167,7 +172,8 @@ async fn failed_write_never_reports_success() {
             faults.fail_writes_after(writes_allowed);
             for round in 0..12 {
                 let ids: Vec<String> = (0..8).map(|i| format!("burst_{round}_{i}")).collect();
-                let outcomes = join_all(ids.iter().map(|id| writer.append(id, b"x".to_vec()))).await;
+                let outcomes =
+                    join_all(ids.iter().map(|id| writer.append(id, b"x".to_vec()))).await;
                 for (id, outcome) in ids.into_iter().zip(outcomes) {
                     match outcome {
                         Ok(Appended::New(_)) => acknowledged.push(id),
@@ -184,7 +190,10 @@ async fn failed_write_never_reports_success() {
             }
             mapping_id
         };
-        assert!(failures > 0, "no append failed with {writes_allowed} writes allowed");
+        assert!(
+            failures > 0,
+            "no append failed with {writes_allowed} writes allowed"
+        );
         if !acknowledged.is_empty() {
             cases_with_acknowledged_appends += 1;
         }
@@ -222,7 +231,10 @@ async fn failed_sync_fails_the_append() {
     let outcome = writer.append("after_fault", b"x".to_vec()).await;
 
     let error = outcome.unwrap_err();
-    assert!(matches!(error, StoreError::InboxBatchFailed { .. }), "{error:?}");
+    assert!(
+        matches!(error, StoreError::InboxBatchFailed { .. }),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("was not stored"));
     drop(writer);
     drop(store);
@@ -249,7 +261,10 @@ async fn failed_commit_keeps_previous_mapping() {
             .unwrap_err();
 
         assert!(
-            matches!(error, StoreError::Commit { .. } | StoreError::Database { .. }),
+            matches!(
+                error,
+                StoreError::Commit { .. } | StoreError::Database { .. }
+            ),
             "{error:?}"
         );
         mapping_id

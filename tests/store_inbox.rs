@@ -9,6 +9,13 @@ fn open(dir: &tempfile::TempDir, options: StoreOptions) -> Store {
     Store::open_with(dir.path().join("intersync.redb"), options).unwrap()
 }
 
+#[test]
+fn inbox_writer_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+    assert_send_sync::<intersync::store::InboxWriter>();
+    assert_send_sync::<Store>();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_appends_share_commits() {
     let dir = tempfile::tempdir().unwrap();
@@ -121,15 +128,25 @@ async fn dedup_ids_are_pruned_by_count() {
     let writer = store.inbox_writer().unwrap();
 
     for i in 0..5 {
-        writer.append(&format!("notif_{i}"), Vec::new()).await.unwrap();
+        writer
+            .append(&format!("notif_{i}"), Vec::new())
+            .await
+            .unwrap();
     }
 
     assert_eq!(store.inbox_known_ids().unwrap(), 3);
     let oldest = writer.append("notif_0", Vec::new()).await.unwrap();
-    assert!(matches!(oldest, Appended::New(_)), "the oldest id was forgotten");
+    assert!(
+        matches!(oldest, Appended::New(_)),
+        "the oldest id was forgotten"
+    );
     let newest = writer.append("notif_4", Vec::new()).await.unwrap();
     assert_eq!(newest, Appended::Duplicate, "the newest id is kept");
-    assert_eq!(store.inbox_depth().unwrap(), 6, "pruning ids keeps the entries");
+    assert_eq!(
+        store.inbox_depth().unwrap(),
+        6,
+        "pruning ids keeps the entries"
+    );
 }
 
 #[tokio::test]
@@ -143,7 +160,7 @@ async fn dedup_ids_are_pruned_by_age() {
     let writer = store.inbox_writer().unwrap();
 
     writer.append("notif_a", Vec::new()).await.unwrap();
-    // Ids are pruned when a later commit sees them older than the time limit.
+    // A later commit prunes the ids that are older than the time limit by then.
     tokio::time::sleep(Duration::from_millis(5)).await;
     writer.append("notif_b", Vec::new()).await.unwrap();
 
@@ -159,7 +176,10 @@ async fn empty_notification_id_is_rejected() {
 
     let error = writer.append("", b"x".to_vec()).await.unwrap_err();
 
-    assert!(matches!(error, StoreError::InvalidArgument { .. }), "{error:?}");
+    assert!(
+        matches!(error, StoreError::InvalidArgument { .. }),
+        "{error:?}"
+    );
     assert_eq!(store.inbox_depth().unwrap(), 0);
 }
 
@@ -184,7 +204,10 @@ async fn mapping_save_and_ack_commit_together() {
         })
         .unwrap();
     assert_eq!(store.inbox_depth().unwrap(), 0);
-    assert_eq!(store.get_mapping::<String>(id).unwrap().unwrap().state, "pending");
+    assert_eq!(
+        store.get_mapping::<String>(id).unwrap().unwrap().state,
+        "pending"
+    );
 
     let Appended::New(second) = writer.append("notif_b", b"y".to_vec()).await.unwrap() else {
         panic!("second append is new");

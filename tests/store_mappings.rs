@@ -27,7 +27,11 @@ fn update_moves_index_entries() {
         .unwrap();
 
     store
-        .put_mapping(id, &index(Some("ic_1"), Some("003A"), &["new@example.com"]), &1)
+        .put_mapping(
+            id,
+            &index(Some("ic_1"), Some("003A"), &["new@example.com"]),
+            &1,
+        )
         .unwrap();
 
     assert_eq!(store.mapping_by_salesforce_id("003A").unwrap(), Some(id));
@@ -55,8 +59,12 @@ fn key_can_belong_to_several_mappings() {
 #[test]
 fn taken_intercom_id_is_a_conflict() {
     let (_dir, store) = open();
-    let owner = store.create_mapping(&index(Some("ic_1"), None, &[]), &0).unwrap();
-    let other = store.create_mapping(&index(Some("ic_2"), None, &["b"]), &0).unwrap();
+    let owner = store
+        .create_mapping(&index(Some("ic_1"), None, &[]), &0)
+        .unwrap();
+    let other = store
+        .create_mapping(&index(Some("ic_2"), None, &["b"]), &0)
+        .unwrap();
 
     let error = store
         .put_mapping(other, &index(Some("ic_1"), None, &["c"]), &1)
@@ -68,7 +76,11 @@ fn taken_intercom_id_is_a_conflict() {
         "{error:?}"
     );
     assert_eq!(store.mapping_by_intercom_id("ic_2").unwrap(), Some(other));
-    assert_eq!(store.mappings_by_key("b").unwrap(), vec![other], "nothing changed");
+    assert_eq!(
+        store.mappings_by_key("b").unwrap(),
+        vec![other],
+        "nothing changed"
+    );
     assert!(store.mappings_by_key("c").unwrap().is_empty());
 }
 
@@ -105,7 +117,10 @@ fn unknown_id_and_empty_values_are_rejected() {
     let empty_id = store.create_mapping(&index(Some(""), None, &[]), &0);
     let empty_key = store.create_mapping(&index(None, None, &[""]), &0);
 
-    assert!(matches!(never_handed_out, Err(StoreError::InvalidArgument { .. })));
+    assert!(matches!(
+        never_handed_out,
+        Err(StoreError::InvalidArgument { .. })
+    ));
     assert!(matches!(empty_id, Err(StoreError::InvalidArgument { .. })));
     assert!(matches!(empty_key, Err(StoreError::InvalidArgument { .. })));
     assert_eq!(store.mapping_count().unwrap(), 0);
@@ -114,7 +129,9 @@ fn unknown_id_and_empty_values_are_rejected() {
 #[test]
 fn state_of_another_type_is_a_decode_error() {
     let (_dir, store) = open();
-    let id = store.create_mapping(&MappingIndex::default(), &"text").unwrap();
+    let id = store
+        .create_mapping(&MappingIndex::default(), &"text")
+        .unwrap();
 
     let error = store.get_mapping::<u64>(id).unwrap_err();
 
@@ -140,7 +157,10 @@ fn list_pages_through_all_mappings() {
 
     let expected: Vec<(MappingId, i32)> = created.iter().copied().zip(0..).collect();
     assert_eq!(listed, expected);
-    assert!(store.list_mappings::<i32>(Some(u64::MAX), 10).unwrap().is_empty());
+    assert!(store
+        .list_mappings::<i32>(Some(u64::MAX), 10)
+        .unwrap()
+        .is_empty());
 }
 
 /// One step of the model test.
@@ -155,9 +175,8 @@ fn any_index() -> impl Strategy<Value = MappingIndex> {
     let intercom = proptest::option::of(prop::sample::select(vec!["ic_0", "ic_1", "ic_2"]));
     let salesforce = proptest::option::of(prop::sample::select(vec!["003A", "003B", "00QC"]));
     let keys = prop::collection::vec(prop::sample::select(vec!["k0", "k1", "k2"]), 0..3);
-    (intercom, salesforce, keys).prop_map(|(intercom, salesforce, keys)| {
-        index(intercom, salesforce, &keys)
-    })
+    (intercom, salesforce, keys)
+        .prop_map(|(intercom, salesforce, keys)| index(intercom, salesforce, &keys))
 }
 
 fn any_step() -> impl Strategy<Value = Step> {
@@ -168,8 +187,12 @@ fn any_step() -> impl Strategy<Value = Step> {
     ]
 }
 
-/// Whether `index` takes an Intercom or Salesforce id that another live mapping has.
-fn conflicts(model: &BTreeMap<MappingId, MappingIndex>, id: MappingId, index: &MappingIndex) -> bool {
+/// Returns whether `index` takes an Intercom or Salesforce id that another live mapping has.
+fn conflicts(
+    model: &BTreeMap<MappingId, MappingIndex>,
+    id: MappingId,
+    index: &MappingIndex,
+) -> bool {
     model.iter().any(|(other, existing)| {
         *other != id
             && ((index.intercom_id.is_some() && existing.intercom_id == index.intercom_id)
@@ -183,14 +206,22 @@ fn check_indexes(store: &Store, model: &BTreeMap<MappingId, MappingIndex>) {
             .iter()
             .find(|(_, index)| index.intercom_id.as_deref() == Some(value))
             .map(|(id, _)| *id);
-        assert_eq!(store.mapping_by_intercom_id(value).unwrap(), expected, "{value}");
+        assert_eq!(
+            store.mapping_by_intercom_id(value).unwrap(),
+            expected,
+            "{value}"
+        );
     }
     for value in ["003A", "003B", "00QC"] {
         let expected = model
             .iter()
             .find(|(_, index)| index.salesforce_id.as_deref() == Some(value))
             .map(|(id, _)| *id);
-        assert_eq!(store.mapping_by_salesforce_id(value).unwrap(), expected, "{value}");
+        assert_eq!(
+            store.mapping_by_salesforce_id(value).unwrap(),
+            expected,
+            "{value}"
+        );
     }
     for key in ["k0", "k1", "k2"] {
         let expected: Vec<MappingId> = model
@@ -217,7 +248,11 @@ proptest! {
                 Step::Create(index) => {
                     let outcome = store.create_mapping(&index, &0);
                     if conflicts(&model, 0, &index) {
-                        prop_assert!(matches!(outcome, Err(StoreError::IndexConflict { .. })), "expected an index conflict, got {:?}", outcome);
+                        prop_assert!(
+                            matches!(outcome, Err(StoreError::IndexConflict { .. })),
+                            "expected an index conflict, got {:?}",
+                            outcome
+                        );
                     } else {
                         let id = outcome.unwrap();
                         handed_out.push(id);
@@ -228,7 +263,11 @@ proptest! {
                     let Some(&id) = handed_out.get(slot) else { continue };
                     let outcome = store.put_mapping(id, &index, &1);
                     if conflicts(&model, id, &index) {
-                        prop_assert!(matches!(outcome, Err(StoreError::IndexConflict { .. })), "expected an index conflict, got {:?}", outcome);
+                        prop_assert!(
+                            matches!(outcome, Err(StoreError::IndexConflict { .. })),
+                            "expected an index conflict, got {:?}",
+                            outcome
+                        );
                     } else {
                         outcome.unwrap();
                         model.insert(id, normalized(index));

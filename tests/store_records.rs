@@ -64,7 +64,10 @@ fn watermark_advances_and_never_goes_back() {
         .advance_watermark("Lead", &watermark(1_000, "00Q1"), &[], 0)
         .unwrap();
 
-    assert_eq!(store.get_watermark("Lead").unwrap(), Some(watermark(1_000, "00Q2")));
+    assert_eq!(
+        store.get_watermark("Lead").unwrap(),
+        Some(watermark(1_000, "00Q2"))
+    );
     assert_eq!(store.get_watermark("Contact").unwrap(), None);
 }
 
@@ -81,7 +84,10 @@ fn applied_rows_kept_inside_overlap_window() {
         .advance_watermark("Lead", &watermark(20_000, "00Q3"), &applied, 5_000)
         .unwrap();
 
-    assert!(!store.was_applied("Lead", "00Q1", 10_000).unwrap(), "outside the window");
+    assert!(
+        !store.was_applied("Lead", "00Q1", 10_000).unwrap(),
+        "outside the window"
+    );
     assert!(store.was_applied("Lead", "00Q2", 19_000).unwrap());
     assert!(store.was_applied("Lead", "00Q3", 20_000).unwrap());
     assert!(
@@ -133,7 +139,10 @@ fn settings_round_trip_and_list() {
     store.put_setting("direction", "both").unwrap();
     other.put_setting("direction", "to_salesforce").unwrap();
 
-    assert_eq!(store.get_setting::<u64>("poll_interval_secs").unwrap(), Some(60));
+    assert_eq!(
+        store.get_setting::<u64>("poll_interval_secs").unwrap(),
+        Some(60)
+    );
     assert_eq!(store.get_setting::<String>("missing").unwrap(), None);
     let names: Vec<String> = store
         .list_settings()
@@ -197,7 +206,10 @@ fn credentials_are_replaced_whole() {
         .unwrap();
     store.put_salesforce_credentials(&tokens).unwrap();
 
-    assert_eq!(store.salesforce_credentials::<Tokens>().unwrap(), Some(tokens));
+    assert_eq!(
+        store.salesforce_credentials::<Tokens>().unwrap(),
+        Some(tokens)
+    );
     assert!(store.delete_salesforce_credentials().unwrap());
     assert_eq!(store.salesforce_credentials::<Tokens>().unwrap(), None);
 }
@@ -225,9 +237,13 @@ fn history_keeps_newest_entries() {
     let other = store.create_mapping(&MappingIndex::default(), &0).unwrap();
 
     for i in 0..7 {
-        store.append_history(id, &history_entry(&format!("rule_{i}"))).unwrap();
+        store
+            .append_history(id, &history_entry(&format!("rule_{i}")))
+            .unwrap();
     }
-    store.append_history(other, &history_entry("other")).unwrap();
+    store
+        .append_history(other, &history_entry("other"))
+        .unwrap();
 
     let rules: Vec<String> = store
         .history(id)

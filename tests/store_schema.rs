@@ -45,9 +45,14 @@ fn reopen_keeps_everything() {
     assert_eq!(store.mapping_count().unwrap(), 1);
     assert_eq!(store.mapping_by_intercom_id("ic_1").unwrap(), Some(id));
     assert_eq!(store.pending_count().unwrap(), 1);
-    assert_eq!(store.get_setting::<u64>("poll_interval_secs").unwrap(), Some(300));
+    assert_eq!(
+        store.get_setting::<u64>("poll_interval_secs").unwrap(),
+        Some(300)
+    );
 
-    let next = store.create_mapping(&MappingIndex::default(), &"new").unwrap();
+    let next = store
+        .create_mapping(&MappingIndex::default(), &"new")
+        .unwrap();
     assert_eq!(next, id + 1, "the id counter survives a reopen");
 }
 
@@ -78,8 +83,14 @@ fn other_version_is_rejected_with_both_versions() {
         "unexpected error: {error:?}"
     );
     let message = error.to_string();
-    assert!(message.contains(&format!("schema version {future_version}")), "{message}");
-    assert!(message.contains(&format!("reads version {SCHEMA_VERSION}")), "{message}");
+    assert!(
+        message.contains(&format!("schema version {future_version}")),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("reads version {SCHEMA_VERSION}")),
+        "{message}"
+    );
     assert!(message.contains("intersync.redb"), "{message}");
 }
 
@@ -125,9 +136,15 @@ fn workspaces_are_kept_apart() {
     let other_id = other.create_mapping(&index, &2).unwrap();
 
     assert_eq!(store.mapping_by_intercom_id("ic_1").unwrap(), Some(id));
-    assert_eq!(other.mapping_by_intercom_id("ic_1").unwrap(), Some(other_id));
+    assert_eq!(
+        other.mapping_by_intercom_id("ic_1").unwrap(),
+        Some(other_id)
+    );
     assert_eq!(store.mapping_count().unwrap(), 1);
     assert_eq!(other.mapping_count().unwrap(), 1);
-    assert_eq!(other.get_mapping::<i32>(other_id).unwrap().unwrap().state, 2);
+    assert_eq!(
+        other.get_mapping::<i32>(other_id).unwrap().unwrap().state,
+        2
+    );
     assert!(store.with_workspace("").is_err());
 }

@@ -16,7 +16,10 @@ const WHAT: &str = "Salesforce credentials";
 
 impl Store {
     /// Replaces the Salesforce credentials. The value never appears in errors or logs.
-    pub fn put_salesforce_credentials<T: Serialize>(&self, credentials: &T) -> Result<(), StoreError> {
+    pub fn put_salesforce_credentials<T: Serialize>(
+        &self,
+        credentials: &T,
+    ) -> Result<(), StoreError> {
         let bytes = encode(WHAT, SALESFORCE, credentials)?;
         self.write("put Salesforce credentials", |txn| {
             let mut table = txn.txn.open_table(CREDENTIALS).during("open credentials")?;

@@ -41,7 +41,11 @@ const WHAT: &str = "history entry";
 impl StoreTxn<'_> {
     /// Appends an entry to the history of mapping `id`, then removes the oldest entries
     /// beyond [`StoreOptions::history_limit`](super::StoreOptions::history_limit).
-    pub fn append_history(&mut self, id: MappingId, entry: &HistoryEntry) -> Result<(), StoreError> {
+    pub fn append_history(
+        &mut self,
+        id: MappingId,
+        entry: &HistoryEntry,
+    ) -> Result<(), StoreError> {
         let workspace = self.workspace;
         let mut table = self.txn.open_table(HISTORY).during("open history")?;
         let range = (workspace, id, 0)..=(workspace, id, u64::MAX);

@@ -12,7 +12,8 @@ use super::schema::{
 };
 use super::{Store, StoreTxn};
 
-/// Most notification ids removed by one commit, so pruning never stalls a group commit.
+/// The maximum number of notification ids one commit removes, which bounds the work pruning
+/// adds to a group commit.
 const PRUNE_PER_COMMIT: usize = 4096;
 
 /// The outcome of an append, returned once the entry is durable.
@@ -137,7 +138,12 @@ impl StoreTxn<'_> {
         }
 
         let removed_delta = i64::try_from(removed).unwrap_or(i64::MAX);
-        add_to_counter(&mut counters, self.workspace, counter::INBOX_SEEN, -removed_delta)?;
+        add_to_counter(
+            &mut counters,
+            self.workspace,
+            counter::INBOX_SEEN,
+            -removed_delta,
+        )?;
         Ok(removed)
     }
 }

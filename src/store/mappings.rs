@@ -84,19 +84,33 @@ impl StoreTxn<'_> {
         if id == 0 || id > last_id {
             return Err(StoreError::InvalidArgument {
                 what: "mapping id",
-                reason: format!("{id} was never handed out; create the mapping with create_mapping"),
+                reason: format!(
+                    "{id} was never handed out; create the mapping with create_mapping"
+                ),
             });
         }
 
         let old_index = self.mapping_index(id)?;
         self.check_unique(MAPPING_BY_INTERCOM, "Intercom id", &index.intercom_id, id)?;
-        self.check_unique(MAPPING_BY_SALESFORCE, "Salesforce id", &index.salesforce_id, id)?;
+        self.check_unique(
+            MAPPING_BY_SALESFORCE,
+            "Salesforce id",
+            &index.salesforce_id,
+            id,
+        )?;
         if let Some(old_index) = &old_index {
             self.remove_index_entries(id, old_index)?;
         }
         self.insert_index_entries(id, &index)?;
 
-        let bytes = encode(WHAT, id, &StoredMappingRef { index: &index, state })?;
+        let bytes = encode(
+            WHAT,
+            id,
+            &StoredMappingRef {
+                index: &index,
+                state,
+            },
+        )?;
         let mut mappings = self.txn.open_table(MAPPINGS).during("open mappings")?;
         mappings
             .insert((self.workspace, id), bytes.as_slice())
@@ -180,7 +194,10 @@ impl StoreTxn<'_> {
 
     fn remove_index_entries(&self, id: MappingId, index: &MappingIndex) -> Result<(), StoreError> {
         if let Some(intercom_id) = &index.intercom_id {
-            let mut table = self.txn.open_table(MAPPING_BY_INTERCOM).during("open index")?;
+            let mut table = self
+                .txn
+                .open_table(MAPPING_BY_INTERCOM)
+                .during("open index")?;
             table
                 .remove((self.workspace, intercom_id.as_str()))
                 .during("remove index entry")?;
@@ -208,7 +225,10 @@ impl StoreTxn<'_> {
 
     fn insert_index_entries(&self, id: MappingId, index: &MappingIndex) -> Result<(), StoreError> {
         if let Some(intercom_id) = &index.intercom_id {
-            let mut table = self.txn.open_table(MAPPING_BY_INTERCOM).during("open index")?;
+            let mut table = self
+                .txn
+                .open_table(MAPPING_BY_INTERCOM)
+                .during("open index")?;
             table
                 .insert((self.workspace, intercom_id.as_str()), id)
                 .during("write index entry")?;
@@ -272,8 +292,11 @@ impl Store {
         })
     }
 
-    /// Finds the mapping that holds an Intercom contact id.
-    pub fn mapping_by_intercom_id(&self, intercom_id: &str) -> Result<Option<MappingId>, StoreError> {
+    /// Finds the mapping that has an Intercom contact id.
+    pub fn mapping_by_intercom_id(
+        &self,
+        intercom_id: &str,
+    ) -> Result<Option<MappingId>, StoreError> {
         self.read("find mapping by Intercom id", |txn| {
             let table = txn.open_table(MAPPING_BY_INTERCOM).during("open index")?;
             let found = table
@@ -283,7 +306,7 @@ impl Store {
         })
     }
 
-    /// Finds the mapping that holds a Salesforce Lead or Contact id.
+    /// Finds the mapping that has a Salesforce Lead or Contact id.
     pub fn mapping_by_salesforce_id(
         &self,
         salesforce_id: &str,
@@ -300,7 +323,9 @@ impl Store {
     /// Finds every mapping that has a normalized mapping key, in id order.
     pub fn mappings_by_key(&self, key: &str) -> Result<Vec<MappingId>, StoreError> {
         self.read("find mappings by key", |txn| {
-            let table = txn.open_multimap_table(MAPPING_BY_KEY).during("open index")?;
+            let table = txn
+                .open_multimap_table(MAPPING_BY_KEY)
+                .during("open index")?;
             let values = table.get((&*self.workspace, key)).during("read index")?;
             let mut ids = Vec::new();
             for value in values {
@@ -318,8 +343,8 @@ impl Store {
         })
     }
 
-    /// Lists up to `limit` mappings with an id above `after`, in id order; pass the last id
-    /// of one page as `after` to read the next.
+    /// Lists up to `limit` mappings with an id above `after`, in id order. To read the next
+    /// page, pass the last id of this one as `after`.
     pub fn list_mappings<S: DeserializeOwned>(
         &self,
         after: Option<MappingId>,

@@ -46,6 +46,11 @@ use error::OperationContext;
 /// The file name used when no path is given.
 pub const DEFAULT_FILE_NAME: &str = "intersync.redb";
 
+/// Returns the path of the store file inside `data_dir`.
+pub fn default_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(DEFAULT_FILE_NAME)
+}
+
 /// The workspace id used when the caller names none.
 pub const DEFAULT_WORKSPACE: &str = "default";
 
@@ -163,17 +168,17 @@ impl Store {
         })
     }
 
-    /// The workspace this handle reads and writes.
+    /// Returns the workspace this handle reads and writes.
     pub fn workspace(&self) -> &str {
         &self.workspace
     }
 
-    /// The file path, or the name given to a custom backend.
+    /// Returns the file path, or the name given to a custom backend.
     pub fn location(&self) -> &Path {
         &self.shared.location
     }
 
-    /// The limits this store was opened with.
+    /// Returns the limits this store was opened with.
     pub fn options(&self) -> &StoreOptions {
         &self.shared.options
     }
@@ -240,7 +245,7 @@ fn decode<T: DeserializeOwned>(
     })
 }
 
-/// The wall clock in Unix milliseconds; 0 if the clock is before 1970.
+/// Reads the wall clock in Unix milliseconds, or 0 if the clock is before 1970.
 fn now_unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -32,7 +32,12 @@ impl StoreTxn<'_> {
             seqs.push(seq);
         }
         let added = i64::try_from(payloads.len()).unwrap_or(i64::MAX);
-        add_to_counter(&mut counters, self.workspace, counter::PENDING_WRITES, added)?;
+        add_to_counter(
+            &mut counters,
+            self.workspace,
+            counter::PENDING_WRITES,
+            added,
+        )?;
         Ok(seqs)
     }
 
@@ -56,7 +61,12 @@ impl StoreTxn<'_> {
 
         let mut counters = self.txn.open_table(COUNTERS).during("open counters")?;
         let delta = i64::try_from(removed).unwrap_or(i64::MAX);
-        add_to_counter(&mut counters, self.workspace, counter::PENDING_WRITES, -delta)?;
+        add_to_counter(
+            &mut counters,
+            self.workspace,
+            counter::PENDING_WRITES,
+            -delta,
+        )?;
         Ok(removed)
     }
 }

@@ -172,7 +172,8 @@ fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(COUNTERS).during("create table")?;
     txn.open_table(MAPPINGS).during("create table")?;
     txn.open_table(MAPPING_BY_INTERCOM).during("create table")?;
-    txn.open_table(MAPPING_BY_SALESFORCE).during("create table")?;
+    txn.open_table(MAPPING_BY_SALESFORCE)
+        .during("create table")?;
     txn.open_multimap_table(MAPPING_BY_KEY)
         .during("create table")?;
     txn.open_table(INBOX).during("create table")?;

@@ -12,7 +12,11 @@ const WHAT: &str = "setting";
 
 impl Store {
     /// Stores setting `name` as JSON, replacing any earlier value.
-    pub fn put_setting<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<(), StoreError> {
+    pub fn put_setting<T: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        value: &T,
+    ) -> Result<(), StoreError> {
         if name.is_empty() {
             return Err(StoreError::InvalidArgument {
                 what: "setting name",
@@ -37,9 +41,7 @@ impl Store {
     pub fn get_setting<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, StoreError> {
         self.read("read setting", |txn| {
             let table = txn.open_table(SETTINGS).during("open settings")?;
-            let found = table
-                .get((&*self.workspace, name))
-                .during("read setting")?;
+            let found = table.get((&*self.workspace, name)).during("read setting")?;
             found
                 .map(|guard| {
                     serde_json::from_str(guard.value()).map_err(|source| StoreError::Decode {
@@ -78,13 +80,12 @@ impl Store {
                 if workspace != &*self.workspace {
                     break;
                 }
-                let value = serde_json::from_str(value.value()).map_err(|source| {
-                    StoreError::Decode {
+                let value =
+                    serde_json::from_str(value.value()).map_err(|source| StoreError::Decode {
                         what: WHAT,
                         key: name.to_owned(),
                         source,
-                    }
-                })?;
+                    })?;
                 settings.push((name.to_owned(), value));
             }
             Ok(settings)

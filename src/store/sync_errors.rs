@@ -50,7 +50,10 @@ impl StoreTxn<'_> {
             details: error.details.clone(),
         };
         let bytes = encode(WHAT, id, &stored)?;
-        let mut table = self.txn.open_table(SYNC_ERRORS).during("open sync errors")?;
+        let mut table = self
+            .txn
+            .open_table(SYNC_ERRORS)
+            .during("open sync errors")?;
         table
             .insert((self.workspace, id), bytes.as_slice())
             .during("write sync error")?;
@@ -59,7 +62,10 @@ impl StoreTxn<'_> {
 
     /// Removes a sync error. Returns whether it was there.
     pub fn delete_sync_error(&mut self, id: SyncErrorId) -> Result<bool, StoreError> {
-        let mut table = self.txn.open_table(SYNC_ERRORS).during("open sync errors")?;
+        let mut table = self
+            .txn
+            .open_table(SYNC_ERRORS)
+            .during("open sync errors")?;
         let removed = table
             .remove((self.workspace, id))
             .during("delete sync error")?
