@@ -85,6 +85,25 @@ fn taken_intercom_id_is_a_conflict() {
 }
 
 #[test]
+fn lookup_inside_transaction_sees_own_writes() {
+    let (_dir, store) = open();
+
+    let (before, id, after, by_key) = store
+        .write("find or create mapping", |txn| {
+            let before = txn.mapping_by_intercom_id("ic_1")?;
+            let id = txn.create_mapping(&index(Some("ic_1"), Some("003A"), &["a"]), &0)?;
+            let after = txn.mapping_by_salesforce_id("003A")?;
+            let by_key = txn.mappings_by_key("a")?;
+            Ok((before, id, after, by_key))
+        })
+        .unwrap();
+
+    assert_eq!(before, None);
+    assert_eq!(after, Some(id));
+    assert_eq!(by_key, vec![id]);
+}
+
+#[test]
 fn delete_removes_index_entries_and_history() {
     let (_dir, store) = open();
     let id = store
