@@ -128,11 +128,17 @@ async fn dedup_ids_are_pruned_by_count() {
     let writer = store.inbox_writer().unwrap();
 
     for i in 0..5 {
-        writer
+        let appended = writer
             .append(&format!("notif_{i}"), Vec::new())
             .await
             .unwrap();
+        let Appended::New(seq) = appended else {
+            panic!("notif_{i} is new");
+        };
+        store.inbox_ack(seq).unwrap();
     }
+    // Pruning runs at the next commit, after the acks.
+    writer.append("notif_5", Vec::new()).await.unwrap();
 
     assert_eq!(store.inbox_known_ids().unwrap(), 3);
     let oldest = writer.append("notif_0", Vec::new()).await.unwrap();
@@ -142,11 +148,6 @@ async fn dedup_ids_are_pruned_by_count() {
     );
     let newest = writer.append("notif_4", Vec::new()).await.unwrap();
     assert_eq!(newest, Appended::Duplicate, "the newest id is kept");
-    assert_eq!(
-        store.inbox_depth().unwrap(),
-        6,
-        "pruning ids keeps the entries"
-    );
 }
 
 #[tokio::test]
@@ -159,8 +160,11 @@ async fn dedup_ids_are_pruned_by_age() {
     let store = open(&dir, options);
     let writer = store.inbox_writer().unwrap();
 
-    writer.append("notif_a", Vec::new()).await.unwrap();
-    // A later commit prunes the ids that are older than the time limit by then.
+    let Appended::New(seq) = writer.append("notif_a", Vec::new()).await.unwrap() else {
+        panic!("first append is new");
+    };
+    store.inbox_ack(seq).unwrap();
+    // A later commit prunes the acked ids that are older than the time limit by then.
     tokio::time::sleep(Duration::from_millis(5)).await;
     writer.append("notif_b", Vec::new()).await.unwrap();
 

@@ -59,7 +59,8 @@ pub const DEFAULT_WORKSPACE: &str = "default";
 pub struct StoreOptions {
     /// How many history entries are kept per mapping; older ones are removed on append.
     pub history_limit: usize,
-    /// How many notification ids are kept for de-duplication, at most.
+    /// How many notification ids are kept for de-duplication, at most. Ids of entries not yet
+    /// acked are kept beyond this limit.
     pub dedup_max_ids: u64,
     /// How long a notification id is kept for de-duplication. Intercom retries a failed
     /// delivery once, one minute later, so a day leaves a wide margin.
