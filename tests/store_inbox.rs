@@ -151,6 +151,34 @@ async fn dedup_ids_are_pruned_by_count() {
 }
 
 #[tokio::test]
+async fn ids_of_waiting_entries_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = StoreOptions {
+        dedup_max_ids: 1,
+        dedup_ttl: Duration::ZERO,
+        ..StoreOptions::default()
+    };
+    let store = open(&dir, options);
+    let writer = store.inbox_writer().unwrap();
+
+    for i in 0..4 {
+        writer
+            .append(&format!("notif_{i}"), Vec::new())
+            .await
+            .unwrap();
+    }
+
+    assert_eq!(store.inbox_known_ids().unwrap(), 4);
+    let again = writer.append("notif_0", Vec::new()).await.unwrap();
+    assert_eq!(
+        again,
+        Appended::Duplicate,
+        "a waiting entry is never stored twice"
+    );
+    assert_eq!(store.inbox_depth().unwrap(), 4);
+}
+
+#[tokio::test]
 async fn dedup_ids_are_pruned_by_age() {
     let dir = tempfile::tempdir().unwrap();
     let options = StoreOptions {
