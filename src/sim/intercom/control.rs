@@ -77,14 +77,12 @@ struct SeedReport {
 /// Seeds the Intercom side of a generated population: the people on both sides and those on
 /// Intercom only, as users and some leads.
 async fn seed(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    let request: SeedRequest = serde_json::from_value(serde_json::Value::Object(json_object(
-        &body,
-    )?))
-    .map_err(|e| {
-        control_error(format!(
+    let request: SeedRequest =
+        serde_json::from_value(serde_json::Value::Object(json_object(&body)?)).map_err(|e| {
+            control_error(format!(
             "Invalid seed request: {e}; expected {{\"people\": N, \"overlap\": 0.5, \"seed\": 42}}"
         ))
-    })?;
+        })?;
     let people = generate_people(request.people, request.seed);
     let split = split_people(people, request.overlap, request.seed)
         .map_err(|e| control_error(e.to_string()))?;
