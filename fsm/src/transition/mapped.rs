@@ -169,6 +169,9 @@ fn decide(mapping: &mut Mapping, change: &PersonChange, rules: &SyncRules) -> De
             record.read.insert(id.to_owned(), value.clone());
             continue;
         }
+        // A real change on this side supersedes a write to it that is still unconfirmed, so a
+        // retry must not send that older value again.
+        record.written.remove(id);
         record.read.insert(id.to_owned(), value.clone());
         if !attribute.policy.flows_from(from) {
             continue;
@@ -398,7 +401,8 @@ fn on_lead_became_user(mut mapping: Mapping, user: &IntercomId, at: Timestamp) -
     }
 }
 
-/// Marks the written values as confirmed, and clears the sync error of that side.
+/// Marks the written values as confirmed, and clears the sync error once nothing written is
+/// unconfirmed.
 fn on_write_succeeded(
     mut mapping: Mapping,
     receipt: &WriteReceipt,
@@ -420,8 +424,12 @@ fn on_write_succeeded(
     }
     record.seen_at = record.seen_at.max(receipt.at);
 
+    // A later failure replaces the recorded one, so the error stays until no write on either
+    // side is unconfirmed.
+    let confirmed =
+        mapping.intercom_side.written.is_empty() && mapping.salesforce_side.written.is_empty();
     let mut effects = Vec::new();
-    if failed_side(&mapping) == Some(receipt.side) {
+    if confirmed && mapping.failure.is_some() {
         mapping.failure = None;
         effects.push(Effect::ClearSyncError);
     }
@@ -429,16 +437,6 @@ fn on_write_succeeded(
     Transition {
         state: State::Mapped(mapping),
         effects,
-    }
-}
-
-fn failed_side(mapping: &Mapping) -> Option<Side> {
-    match &mapping.failure {
-        Some(Failure {
-            error: SyncError::WriteFailed { side, .. },
-            ..
-        }) => Some(*side),
-        _ => None,
     }
 }
 
@@ -471,26 +469,27 @@ fn on_write_failed(mut mapping: Mapping, failure: &WriteFailure) -> Transition {
     }
 }
 
-/// Sends the values written to the failed side and not yet confirmed again.
+/// Sends every value written and not yet confirmed again, on both sides: a later failure
+/// replaces the recorded one, so the earlier failed write may be on the other side.
 fn on_retry(mut mapping: Mapping, rules: &SyncRules) -> Transition {
-    let side = match (&mapping.failure, failed_side(&mapping)) {
-        (Some(failure), Some(side)) if !failure.retrying => side,
+    match &mut mapping.failure {
+        Some(failure) if !failure.retrying => failure.retrying = true,
         _ => return Transition::unchanged(State::Mapped(mapping)),
-    };
-    let pending = mapping.side(side).written.clone();
-    if pending.is_empty() {
+    }
+
+    let mut effects = Vec::new();
+    for side in [Side::Salesforce, Side::Intercom] {
+        let pending = mapping.side(side).written.clone();
+        if !pending.is_empty() {
+            effects.push(write(&mut mapping, side, pending, rules));
+        }
+    }
+    if effects.is_empty() {
         mapping.failure = None;
-        return Transition {
-            state: State::Mapped(mapping),
-            effects: vec![Effect::ClearSyncError],
-        };
+        effects.push(Effect::ClearSyncError);
     }
-    if let Some(failure) = &mut mapping.failure {
-        failure.retrying = true;
-    }
-    let effect = write(&mut mapping, side, pending, rules);
     Transition {
         state: State::Mapped(mapping),
-        effects: vec![effect],
+        effects,
     }
 }
