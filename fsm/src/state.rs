@@ -229,6 +229,26 @@ impl Mapping {
         }
     }
 
+    /// The record of `side`, the record of the other side and the synced values, borrowed
+    /// together.
+    pub(crate) fn sides_mut(
+        &mut self,
+        side: Side,
+    ) -> (&mut SideRecord, &mut SideRecord, &mut Attributes) {
+        match side {
+            Side::Intercom => (
+                &mut self.intercom_side,
+                &mut self.salesforce_side,
+                &mut self.synced,
+            ),
+            Side::Salesforce => (
+                &mut self.salesforce_side,
+                &mut self.intercom_side,
+                &mut self.synced,
+            ),
+        }
+    }
+
     /// Returns true when `person` is one of the two mapped people.
     pub fn involves(&self, person: &PersonRef) -> bool {
         match person {

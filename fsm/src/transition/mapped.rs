@@ -1,7 +1,7 @@
 //! Transitions of an identity mapping: attribute changes with echo suppression and conflict
 //! policies, key changes, deletions, Lead conversion and write results.
 
-use super::attributes::{flowing_to, read_into, refresh_synced, same, write};
+use super::attributes::{flowing_to, read_into, same, write};
 use super::unmapped::after_key_change;
 use super::{retry_delay, Transition};
 use crate::effect::{Effect, HistoryEntry, Rule, SyncError};
@@ -119,7 +119,6 @@ fn on_change(
     if !decision.to_self.is_empty() {
         effects.push(write(&mut mapping, from, decision.to_self, rules));
     }
-    refresh_synced(&mut mapping, rules);
     Transition {
         state: State::Mapped(mapping),
         effects,
@@ -147,45 +146,47 @@ fn decide(mapping: &mut Mapping, change: &PersonChange, rules: &SyncRules) -> De
         to_other: Attributes::new(),
         to_self: Attributes::new(),
     };
+    let (record, other_record, synced) = mapping.sides_mut(from);
+    let changed = changed_ids(&record.read, &change.attributes, rules);
 
-    for attribute in &rules.attributes {
-        let id = attribute.id.as_str();
-        let Some(value) = change.attributes.get(id) else {
+    for (id, value) in changed {
+        let Some(attribute) = rules.attributes.iter().find(|attribute| attribute.id == id) else {
             continue;
         };
-        let record = mapping.side_mut(from);
-        let unchanged = record
-            .read
-            .get(id)
-            .is_some_and(|known| same(rules, id, known, value));
-        let echo = record
-            .written
-            .get(id)
-            .is_some_and(|written| same(rules, id, written, value));
-        if echo {
-            record.written.remove(id);
-        }
-        if unchanged || echo {
-            record.read.insert(id.to_owned(), value.clone());
+        let known = record.read.get_mut(id);
+        if known
+            .as_ref()
+            .is_some_and(|known| same(rules, id, known, value))
+        {
             continue;
         }
-        // A real change on this side supersedes a write to it that is still unconfirmed, so a
-        // retry must not send that older value again.
-        record.written.remove(id);
-        record.read.insert(id.to_owned(), value.clone());
-        if !attribute.policy.flows_from(from) {
-            continue;
+        match known {
+            Some(known) => *known = value.clone(),
+            None => {
+                record.read.insert(id.to_owned(), value.clone());
+            }
         }
+        // Whether this value is the echo of a write or a real change, the side now holds it,
+        // so an unconfirmed write of an older value must not be retried.
+        let echo = !record.written.is_empty()
+            && record
+                .written
+                .remove(id)
+                .is_some_and(|written| same(rules, id, &written, value));
 
-        let other_record = mapping.side(other);
         let other_read = value_of(&other_record.read, id);
+        if same(rules, id, value, other_read) {
+            mark_synced(synced, id, value);
+        }
+        if echo || !attribute.policy.flows_from(from) {
+            continue;
+        }
         let other_next = other_record.written.get(id).unwrap_or(other_read);
         if same(rules, id, value, other_next) {
             continue;
         }
         let other_changed = attribute.policy.flows_from(other)
-            && mapping
-                .synced
+            && synced
                 .get(id)
                 .is_some_and(|synced| !same(rules, id, synced, other_read));
         let winner = if other_changed {
@@ -207,9 +208,39 @@ fn decide(mapping: &mut Mapping, change: &PersonChange, rules: &SyncRules) -> De
         }
     }
 
-    let record = mapping.side_mut(from);
     record.seen_at = record.seen_at.max(change.at);
     decision
+}
+
+/// The incoming values that differ from the known ones, found by walking both sorted maps
+/// once: most events repeat what the machine already knows, and this keeps them cheap.
+fn changed_ids<'a>(
+    known: &Attributes,
+    incoming: &'a Attributes,
+    rules: &SyncRules,
+) -> Vec<(&'a str, &'a Value)> {
+    let mut changed = Vec::new();
+    let mut known = known.iter().peekable();
+    for (id, value) in incoming {
+        while known.next_if(|(known_id, _)| *known_id < id).is_some() {}
+        match known.peek() {
+            Some((known_id, known_value))
+                if *known_id == id && same(rules, id, known_value, value) => {}
+            _ => changed.push((id.as_str(), value)),
+        }
+    }
+    changed
+}
+
+/// Records `value` as the last value both sides agreed on for attribute `id`.
+fn mark_synced(synced: &mut Attributes, id: &str, value: &Value) {
+    match synced.get_mut(id) {
+        Some(known) if known == value => {}
+        Some(known) => *known = value.clone(),
+        None => {
+            synced.insert(id.to_owned(), value.clone());
+        }
+    }
 }
 
 /// Picks the side whose value wins when both sides changed one attribute since they last
@@ -408,7 +439,7 @@ fn on_write_succeeded(
     receipt: &WriteReceipt,
     rules: &SyncRules,
 ) -> Transition {
-    let record = mapping.side_mut(receipt.side);
+    let (record, other_record, synced) = mapping.sides_mut(receipt.side);
     let current = receipt.at >= record.seen_at;
     for (id, value) in &receipt.attributes {
         if record
@@ -418,8 +449,18 @@ fn on_write_succeeded(
         {
             record.written.remove(id);
         }
-        if current {
-            record.read.insert(id.clone(), value.clone());
+        if !current {
+            continue;
+        }
+        match record.read.get_mut(id) {
+            Some(known) if same(rules, id, known, value) => continue,
+            Some(known) => *known = value.clone(),
+            None => {
+                record.read.insert(id.clone(), value.clone());
+            }
+        }
+        if same(rules, id, value, value_of(&other_record.read, id)) {
+            mark_synced(synced, id, value);
         }
     }
     record.seen_at = record.seen_at.max(receipt.at);
@@ -433,7 +474,6 @@ fn on_write_succeeded(
         mapping.failure = None;
         effects.push(Effect::ClearSyncError);
     }
-    refresh_synced(&mut mapping, rules);
     Transition {
         state: State::Mapped(mapping),
         effects,
