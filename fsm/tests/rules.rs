@@ -100,6 +100,44 @@ fn replayed_events_change_nothing() {
 }
 
 #[test]
+fn replayed_moves_change_nothing() {
+    let events = vec![
+        Event::LeadBecameUser {
+            lead: intercom_id("ann"),
+            user: intercom_id("ann"),
+            at: Timestamp(2000),
+        },
+        Event::LeadBecameUser {
+            lead: intercom_id("ann"),
+            user: intercom_id("ann-user"),
+            at: Timestamp(2100),
+        },
+        Event::LeadConverted {
+            lead: lead(1).id,
+            contact: sf_contact(9).id,
+            at: Timestamp(2200),
+        },
+        updated(
+            &salesforce(&sf_contact(9)),
+            person_values("ann@x.com", "Ann", "1"),
+            2300,
+        ),
+    ];
+
+    let mut state = mapped_in_sync(&rules());
+    for event in &events {
+        state = step(state, event).state;
+        let replay = step(state.clone(), event);
+        assert!(
+            replay.effects.is_empty(),
+            "replaying {event:?} gave {:?}",
+            replay.effects
+        );
+        assert_eq!(replay.state, state, "replaying {event:?} changed the state");
+    }
+}
+
+#[test]
 fn older_event_changes_nothing() {
     let state = mapped_in_sync(&rules());
 

@@ -403,6 +403,9 @@ fn on_lead_became_user(mut mapping: Mapping, user: &IntercomId, at: Timestamp) -
         return Transition::unchanged(State::Mapped(mapping));
     }
     let lead = mapping.intercom.id.clone();
+    if lead == *user && mapping.intercom.role == IntercomRole::User {
+        return Transition::unchanged(State::Mapped(mapping));
+    }
     let mut effects = Vec::new();
     if lead != *user {
         effects.push(Effect::DeleteMapping {
