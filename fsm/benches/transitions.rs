@@ -63,7 +63,7 @@ fn receipt(side: Side, attributes: Attributes, at: i64) -> Event {
     })
 }
 
-/// A mapped person, built through the machine from a creation and a look-up match.
+/// Builds a mapped person through the machine, from a creation and a look-up match.
 fn mapped(rules: &SyncRules) -> State {
     let first = values("Ann", "0");
     let state = State::new(intercom());
@@ -126,7 +126,7 @@ fn run(state: State, events: &[Event], rules: &SyncRules) -> State {
     state
 }
 
-/// The CPU time the calling thread has used.
+/// Returns the CPU time the calling thread has used.
 fn thread_cpu_time() -> Duration {
     let mut now = libc::timespec {
         tv_sec: 0,

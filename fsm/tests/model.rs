@@ -77,7 +77,7 @@ fn policy() -> impl Strategy<Value = ConflictPolicy> {
     ]
 }
 
-/// Both systems as the server sees them, and the machine's state for the person.
+/// Both systems as the in-memory server models them, and the machine's state for the person.
 struct World {
     rules: SyncRules,
     state: State,

@@ -404,7 +404,7 @@ fn several_matches_retry_looks_up_again() {
 }
 
 #[test]
-fn key_change_to_another_record_sends_only_the_changes() {
+fn key_change_to_other_record() {
     let ann = intercom("ann");
     let state = mapped_in_sync(&rules());
 
@@ -443,7 +443,7 @@ fn key_change_to_another_record_sends_only_the_changes() {
 }
 
 #[test]
-fn key_change_to_ambiguous_key_deletes_and_lists_candidates() {
+fn key_change_to_ambiguous_key() {
     let ann = intercom("ann");
     let state = mapped_in_sync(&rules());
     let next = step(
@@ -487,7 +487,7 @@ fn lead_creation_for_unmatched_is_off_by_default() {
 }
 
 #[test]
-fn lead_creation_opt_in_creates_and_maps_a_lead() {
+fn lead_creation_opt_in() {
     let mut rules = rules();
     rules.create_leads_for_unmatched = true;
     let ann = intercom("ann");
@@ -643,7 +643,7 @@ fn failed_write_classes_schedule_retries() {
 }
 
 #[test]
-fn retry_resends_the_failed_write_and_success_clears_the_error() {
+fn retry_resends_failed_write() {
     let state = mapped_in_sync(&rules());
     let state = step(
         state,

@@ -61,7 +61,7 @@ pub(super) fn write(
     let record = mapping.side_mut(to);
     for (id, value) in &changes {
         if same(rules, id, value_of(&record.read, id), value) {
-            // The side already holds the value, so an older unconfirmed write is superseded.
+            // The side already has the value, so an older unconfirmed write is superseded.
             record.written.remove(id);
         } else {
             record.written.insert(id.clone(), value.clone());
@@ -209,7 +209,7 @@ pub(super) fn create_mapping(
     Some(mapping)
 }
 
-/// Every known value of `record` for the mapped attributes that flow to `to`.
+/// Collects every known value of `record` for the mapped attributes that flow to `to`.
 pub(super) fn flowing_to(record: &SideRecord, to: Side, rules: &SyncRules) -> Attributes {
     rules
         .attributes

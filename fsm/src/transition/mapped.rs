@@ -35,7 +35,7 @@ pub(super) fn on_mapped(mapping: Mapping, event: &Event, rules: &SyncRules) -> T
         }
         Event::WriteFailed(failure) => on_write_failed(mapping, failure),
         Event::RetryRequested => on_retry(mapping, rules),
-        // A mapped person cannot be created again, a look-up answer is stale once mapped, and
+        // A mapped person cannot be created again, a look-up result is stale once mapped, and
         // the mapping exists, so a Lead is not created.
         _ => Transition::unchanged(State::Mapped(mapping)),
     }
@@ -166,7 +166,7 @@ fn decide(mapping: &mut Mapping, change: &PersonChange, rules: &SyncRules) -> De
                 record.read.insert(id.to_owned(), value.clone());
             }
         }
-        // Whether this value is the echo of a write or a real change, the side now holds it,
+        // Whether this value is the echo of a write or a real change, the side now has it,
         // so an unconfirmed write of an older value must not be retried.
         let echo = !record.written.is_empty()
             && record
@@ -213,7 +213,7 @@ fn decide(mapping: &mut Mapping, change: &PersonChange, rules: &SyncRules) -> De
 }
 
 /// The incoming values that differ from the known ones, found by walking both sorted maps
-/// once: most events repeat what the machine already knows, and this keeps them cheap.
+/// once: most events repeat stored values, and this keeps them cheap.
 fn changed_ids<'a>(
     known: &Attributes,
     incoming: &'a Attributes,
@@ -382,7 +382,7 @@ fn on_lead_converted(mut mapping: Mapping, contact: &SalesforceId, at: Timestamp
         object: SalesforceObject::Contact,
     };
     // The Contact is another record: its timestamps start afresh, and the Lead's values stand
-    // in for its values until the fetch answers.
+    // in for its values until the fetched Contact arrives.
     mapping.salesforce_side = SideRecord {
         read: std::mem::take(&mut mapping.salesforce_side.read),
         written: Attributes::new(),
