@@ -173,6 +173,7 @@ impl IntercomClient {
         self.wait_for_window(call).await?;
 
         let config = &self.inner.config;
+        debug!(operation, ids = call.ids, %method, path, "Sending an Intercom request");
         let url = format!("{}{}", config.base_url.trim_end_matches('/'), path);
         let mut request = self
             .inner

@@ -44,6 +44,8 @@ pub(crate) struct Call<'a> {
     /// The record ids or object names involved, for retry logs.
     pub ids: &'a str,
     pub idempotency: Idempotency,
+    /// Whether the call reads query pages, which carry the batch size header.
+    pub paged: bool,
 }
 
 impl<'a> Call<'a> {
@@ -52,6 +54,14 @@ impl<'a> Call<'a> {
             operation,
             ids,
             idempotency: Idempotency::Idempotent,
+            paged: false,
+        }
+    }
+
+    pub(crate) fn query(operation: &'static str, ids: &'a str) -> Self {
+        Call {
+            paged: true,
+            ..Call::read(operation, ids)
         }
     }
 
@@ -60,6 +70,7 @@ impl<'a> Call<'a> {
             operation,
             ids,
             idempotency: Idempotency::NotIdempotent,
+            paged: false,
         }
     }
 }
@@ -217,6 +228,7 @@ impl SalesforceClient {
         body: Option<&Value>,
     ) -> Result<Reply, SalesforceError> {
         let operation = call.operation;
+        debug!(operation, ids = call.ids, %method, path, "Sending a Salesforce request");
         let url = format!("{}{}", tokens.instance_url.trim_end_matches('/'), path);
         let mut request = self
             .inner
@@ -232,6 +244,9 @@ impl SalesforceClient {
         }
         if let Some(client) = &self.inner.config.call_options_client {
             request = request.header("Sforce-Call-Options", format!("client={client}"));
+        }
+        if let (true, Some(size)) = (call.paged, self.inner.config.query_batch_size) {
+            request = request.header("Sforce-Query-Options", format!("batchSize={size}"));
         }
         if let Some(body) = body {
             request = request
