@@ -555,7 +555,8 @@ async fn collections_partial_failures_by_input() {
         results[1].class(),
         Some(ErrorClass::Permanent { .. })
     ));
-    assert!(results[2].success && results[3].success);
+    assert!(results[2].success, "{:?}", results[2]);
+    assert!(results[3].success, "{:?}", results[3]);
     assert_eq!(
         org.calls("collections").await,
         2,
@@ -783,4 +784,23 @@ async fn invalid_input_rejected_before_sending() {
         org.calls("sobject").await + org.calls("collections").await,
         0
     );
+}
+
+#[actix_rt::test]
+async fn token_refreshed_before_expiry() {
+    let sim = SalesforceSim::start(SalesforceSimConfig::default()).await.unwrap();
+    let mut config = connector_config(&sim);
+    config.refresh_after = Duration::from_millis(100);
+    let org = start_org_with(sim, config).await;
+    let oauth_before = org.calls("oauth").await;
+    let (logs, _guard) = capture_logs();
+
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    org.client.query("SELECT Id FROM Lead").await.unwrap();
+    org.client.query("SELECT Id FROM Lead").await.unwrap();
+
+    assert_eq!(org.calls("oauth").await - oauth_before, 1);
+    let text = logs.text();
+    assert!(text.contains("before it expires"), "{text}");
+    assert!(!text.contains("rejected the access token"), "no 401 was needed: {text}");
 }

@@ -101,7 +101,7 @@ impl std::fmt::Debug for SalesforceClient {
 }
 
 impl SalesforceClient {
-    /// Creates a client; tokens are loaded from `credentials` on the first call.
+    /// Creates a client. Tokens are loaded from `credentials` on the first call.
     pub fn new(
         config: SalesforceConfig,
         credentials: Arc<dyn CredentialStore>,
@@ -186,7 +186,8 @@ impl SalesforceClient {
             .await
     }
 
-    /// One attempt: after a 401 the token is refreshed once and the request sent once more.
+    /// Sends one attempt. After a 401 the token is refreshed once and the request sent once
+    /// more.
     async fn send_authenticated(
         &self,
         call: Call<'_>,
@@ -262,12 +263,7 @@ impl SalesforceClient {
         let status = response.status().as_u16();
         self.record_usage(response.headers());
         let body = response.bytes().await.map_err(transport)?;
-        debug!(
-            operation,
-            status,
-            ids = call.ids,
-            "Salesforce call answered"
-        );
+        debug!(operation, status, ids = call.ids, "Salesforce responded");
 
         if (200..300).contains(&status) || status == 300 {
             return Ok(Reply { status, body });

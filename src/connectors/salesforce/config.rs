@@ -19,7 +19,7 @@ pub struct SalesforceConfig {
     /// Time limit of each HTTP request, from sending to the end of the response body.
     pub timeout: Duration,
     /// Age after which an access token is refreshed before use. Salesforce does not report
-    /// token lifetimes; they follow the org's session timeout (two hours unless changed), and a
+    /// token lifetimes, which follow the org's session timeout (two hours unless changed). A
     /// token that expires earlier is refreshed after its first 401.
     pub refresh_after: Duration,
     /// Retries of transient failures.

@@ -7,7 +7,7 @@ use super::errors::SalesforceError;
 use super::types::{QueryResult, Record};
 use super::SalesforceClient;
 
-/// Which rows a query sees.
+/// The rows a query reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryScope {
     /// `/query`: live rows only.
@@ -64,7 +64,7 @@ impl SalesforceClient {
         self.collect_pages(soql, QueryScope::Live).await
     }
 
-    /// Runs a SOQL query that also sees deleted and merged rows, and returns all its records.
+    /// Runs a SOQL query that also reads deleted and merged rows, and returns all its records.
     pub async fn query_all(&self, soql: &str) -> Result<Vec<Record>, SalesforceError> {
         self.collect_pages(soql, QueryScope::IncludeDeleted).await
     }
