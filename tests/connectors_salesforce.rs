@@ -788,7 +788,9 @@ async fn invalid_input_rejected_before_sending() {
 
 #[actix_rt::test]
 async fn token_refreshed_before_expiry() {
-    let sim = SalesforceSim::start(SalesforceSimConfig::default()).await.unwrap();
+    let sim = SalesforceSim::start(SalesforceSimConfig::default())
+        .await
+        .unwrap();
     let mut config = connector_config(&sim);
     config.refresh_after = Duration::from_millis(100);
     let org = start_org_with(sim, config).await;
@@ -802,5 +804,8 @@ async fn token_refreshed_before_expiry() {
     assert_eq!(org.calls("oauth").await - oauth_before, 1);
     let text = logs.text();
     assert!(text.contains("before it expires"), "{text}");
-    assert!(!text.contains("rejected the access token"), "no 401 was needed: {text}");
+    assert!(
+        !text.contains("rejected the access token"),
+        "no 401 was needed: {text}"
+    );
 }
