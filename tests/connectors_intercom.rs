@@ -364,3 +364,27 @@ async fn wrong_token_needs_reauthorization() {
     assert_eq!(stats(&sim).await["rejected"]["unauthorized"], 1);
     sim.stop().await;
 }
+
+#[actix_rt::test]
+async fn list_contacts_by_cursor() {
+    let (sim, client) = start(IntercomSimConfig::default()).await;
+    for i in 0..7 {
+        client
+            .create_contact(&user(&format!("list{i}@example.com"), "Listed"))
+            .await
+            .unwrap();
+    }
+
+    let first = client.list_contacts(5, None).await.unwrap();
+    let cursor = first.next_cursor().expect("a second page").to_owned();
+    let second = client.list_contacts(5, Some(&cursor)).await.unwrap();
+
+    assert_eq!(first.data.len(), 5);
+    assert_eq!(second.data.len(), 2);
+    assert_eq!(second.next_cursor(), None);
+    assert!(first
+        .data
+        .iter()
+        .all(|a| second.data.iter().all(|b| a.id != b.id)));
+    sim.stop().await;
+}

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use intersync::connectors::salesforce::{
-    CredentialStore, MemoryCredentialStore, QueryScope, RecordUpdate, SalesforceClient,
-    SalesforceConfig, SalesforceError,
+    CredentialStore, CredentialStoreError, MemoryCredentialStore, QueryScope, RecordUpdate,
+    SalesforceClient, SalesforceConfig, SalesforceError, SalesforceTokens,
 };
 use intersync::connectors::{ErrorClass, RetryPolicy};
 use intersync::sim::salesforce::{SalesforceSim, SalesforceSimConfig};
@@ -808,4 +808,200 @@ async fn token_refreshed_before_expiry() {
         !text.contains("rejected the access token"),
         "no 401 was needed: {text}"
     );
+}
+
+#[actix_rt::test]
+async fn rotated_refresh_token_saved() {
+    let sim_config = SalesforceSimConfig {
+        rotate_refresh_tokens: true,
+        ..SalesforceSimConfig::default()
+    };
+    let org = start_org(sim_config).await;
+    let first = org.store.load().unwrap().unwrap();
+
+    for round in 0..2 {
+        let current = org.store.load().unwrap().unwrap();
+        org.control(
+            "/oauth/revoke",
+            json!({ "token": current.access_token.expose() }),
+        )
+        .await;
+        org.client
+            .query("SELECT Id FROM Lead")
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+    }
+
+    let last = org.store.load().unwrap().unwrap();
+    assert_ne!(last.refresh_token, first.refresh_token);
+    assert_ne!(last.access_token, first.access_token);
+}
+
+/// A credential store whose saves fail after the first one.
+struct FailingStore {
+    inner: MemoryCredentialStore,
+    saves: Mutex<u32>,
+}
+
+impl CredentialStore for FailingStore {
+    fn load(&self) -> Result<Option<SalesforceTokens>, CredentialStoreError> {
+        self.inner.load()
+    }
+
+    fn save(&self, tokens: &SalesforceTokens) -> Result<(), CredentialStoreError> {
+        let mut saves = self.saves.lock().unwrap();
+        *saves += 1;
+        if *saves > 1 {
+            return Err(CredentialStoreError::new("disk full"));
+        }
+        self.inner.save(tokens)
+    }
+}
+
+#[actix_rt::test]
+async fn store_failure_surfaced_token_kept() {
+    let sim = SalesforceSim::start(SalesforceSimConfig::default())
+        .await
+        .unwrap();
+    let store = Arc::new(FailingStore {
+        inner: MemoryCredentialStore::default(),
+        saves: Mutex::new(0),
+    });
+    let client = SalesforceClient::new(connector_config(&sim), store.clone()).unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let code = authorization_code(&http, &sim.login_url()).await;
+    client.exchange_code(&code, REDIRECT_URI).await.unwrap();
+    let saved = store.load().unwrap().unwrap();
+    http.post(format!("{}/_sim/oauth/revoke", sim.login_url()))
+        .json(&json!({ "token": saved.access_token.expose() }))
+        .send()
+        .await
+        .unwrap();
+
+    let error = client.query("SELECT Id FROM Lead").await.unwrap_err();
+    assert!(
+        matches!(error, SalesforceError::CredentialStore(_)),
+        "{error}"
+    );
+    assert!(error.to_string().contains("disk full"), "{error}");
+
+    client
+        .query("SELECT Id FROM Lead")
+        .await
+        .expect("the refreshed token is kept in memory");
+}
+
+#[actix_rt::test]
+async fn all_or_none_lock_retries_batch() {
+    let org = start_org(SalesforceSimConfig::default()).await;
+    org.control(
+        "/faults",
+        json!({ "errors": [{ "kind": "unable_to_lock_row", "endpoint": "collections", "count": 1 }] }),
+    )
+    .await;
+
+    let results = org
+        .client
+        .collections_create(
+            "Lead",
+            &[
+                lead("Shannon", "claude@example.com"),
+                lead("Wiener", "norbert@example.com"),
+            ],
+            true,
+        )
+        .await
+        .unwrap();
+
+    assert!(results[0].success, "{:?}", results[0]);
+    assert!(results[1].success, "{:?}", results[1]);
+    assert_eq!(org.calls("collections").await, 2);
+    assert_eq!(
+        org.client.query("SELECT Id FROM Lead").await.unwrap().len(),
+        2
+    );
+}
+
+#[actix_rt::test]
+async fn all_or_none_permanent_error_not_retried() {
+    let org = start_org(SalesforceSimConfig::default()).await;
+    let mut invalid = lead("x", "invalid@example.com");
+    invalid.remove("LastName");
+
+    let results = org
+        .client
+        .collections_create("Lead", &[lead("Knuth", "don@example.com"), invalid], true)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        results[0].errors[0].status_code,
+        "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    );
+    assert_eq!(results[1].errors[0].status_code, "REQUIRED_FIELD_MISSING");
+    assert_eq!(org.calls("collections").await, 1);
+    assert!(org
+        .client
+        .query("SELECT Id FROM Lead")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[actix_rt::test]
+async fn large_collection_split_in_calls() {
+    let org = start_org(SalesforceSimConfig::default()).await;
+    let records: Vec<Map<String, Value>> = (0..250)
+        .map(|i| lead(&format!("Bulk{i}"), &format!("bulk{i}@example.com")))
+        .collect();
+
+    let results = org
+        .client
+        .collections_create("Lead", &records, false)
+        .await
+        .unwrap();
+
+    assert_eq!(results.len(), 250);
+    assert!(results.iter().all(|r| r.success));
+    assert_eq!(org.calls("collections").await, 2);
+    let saved = org
+        .client
+        .query("SELECT Id, LastName FROM Lead")
+        .await
+        .unwrap();
+    assert_eq!(saved.len(), 250);
+    let last_id = results[249].id.as_deref().unwrap();
+    let last = saved.iter().find(|r| r.id == last_id).unwrap();
+    assert_eq!(last.get_str("LastName"), Some("Bulk249"));
+}
+
+#[actix_rt::test]
+async fn bad_code_needs_reauthorization() {
+    let sim = SalesforceSim::start(SalesforceSimConfig::default())
+        .await
+        .unwrap();
+    let client = SalesforceClient::new(
+        connector_config(&sim),
+        Arc::new(MemoryCredentialStore::default()),
+    )
+    .unwrap();
+
+    let unauthorized = client.query("SELECT Id FROM Lead").await.unwrap_err();
+    assert!(
+        matches!(unauthorized, SalesforceError::NotAuthorized),
+        "{unauthorized}"
+    );
+    let rejected = client
+        .exchange_code("not-a-code", REDIRECT_URI)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        rejected.class(),
+        ErrorClass::NeedsReauthorization,
+        "{rejected}"
+    );
+    assert_eq!(rejected.status(), Some(400));
 }
