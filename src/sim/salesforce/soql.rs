@@ -180,12 +180,17 @@ fn query(total: usize) -> impl FnMut(&str) -> Res<'_, Query> {
 
 fn selection(total: usize) -> impl FnMut(&str) -> Res<'_, Selection> {
     move |input| {
-        let count = map(
+        let mut count = map(
             (keyword("COUNT"), token(char('(')), token(char(')'))),
             |_| Selection::Count,
         );
-        let fields = map(separated_list1(comma, name(total)), Selection::Fields);
-        alt((count, fields)).parse(input)
+        if let Ok((rest, count)) = count.parse(input) {
+            return Ok((rest, count));
+        }
+        let (input, first) = name(total)(input)?;
+        let (input, rest) = many0(preceded(comma, cut(name(total)))).parse(input)?;
+        let fields = std::iter::once(first).chain(rest).collect();
+        Ok((input, Selection::Fields(fields)))
     }
 }
 

@@ -339,13 +339,18 @@ fn field_value(record: &Record, field: &Field) -> Comparable {
         (FieldType::DateTime, Value::String(text)) => {
             parse_datetime(text).map_or(Comparable::Null, Comparable::DateTime)
         }
+        // Ids compare exactly, so ORDER BY Id follows creation order.
+        (FieldType::Id | FieldType::Reference, Value::String(text)) => Comparable::Text(text.clone()),
         (_, Value::String(text)) => Comparable::Text(text.to_lowercase()),
         _ => Comparable::Null,
     }
 }
 
-fn literal_value(literal: &Literal) -> Comparable {
+fn literal_value(field: &Field, literal: &Literal) -> Comparable {
     match literal {
+        Literal::Text(text) if matches!(field.field_type, FieldType::Id | FieldType::Reference) => {
+            Comparable::Text(text.clone())
+        }
         Literal::Null => Comparable::Null,
         Literal::Boolean(flag) => Comparable::Boolean(*flag),
         Literal::Number(number) => Comparable::Number(*number),
@@ -370,7 +375,7 @@ fn evaluate(filter: &Filter, record: &Record) -> bool {
             value,
         } => {
             let actual = field_value(record, field);
-            let expected = literal_value(value);
+            let expected = literal_value(field, value);
             match operator {
                 Operator::Equal => actual == expected,
                 Operator::NotEqual => actual != expected,
@@ -387,7 +392,7 @@ fn evaluate(filter: &Filter, record: &Record) -> bool {
             values,
         } => {
             let actual = field_value(record, field);
-            let found = values.iter().any(|value| literal_value(value) == actual);
+            let found = values.iter().any(|value| literal_value(field, value) == actual);
             found != *negated
         }
         Filter::Like { field, pattern } => match field_value(record, field) {
