@@ -221,8 +221,10 @@ async fn commit_delay_hides_new_rows() {
 #[actix_web::test]
 async fn fifty_thousand_row_query() {
     let session = start().await;
+    let seed_started = std::time::Instant::now();
     let (status, body) = session.control("POST", "/seed", json!({ "people": 50_000, "overlap": 1.0, "seed": 7 })).await;
     assert_eq!(status, 200, "{body}");
+    eprintln!("seed {:?}", seed_started.elapsed());
     let started = std::time::Instant::now();
     let (_, mut page) = session.query("SELECT Id, Email, SystemModstamp FROM Lead ORDER BY SystemModstamp, Id").await;
     let mut seen = page["records"].as_array().unwrap().len();

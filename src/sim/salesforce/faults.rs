@@ -111,7 +111,7 @@ impl Knobs {
             let applies = rule
                 .endpoint
                 .as_deref()
-                .is_none_or(|endpoint| endpoint == kind);
+                .map_or(true, |endpoint| endpoint == kind);
             applies
                 && match (rule.count, rule.rate) {
                     (Some(count), _) => count > 0,

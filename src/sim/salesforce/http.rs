@@ -15,7 +15,7 @@ use super::api::{dispatch, endpoint_kind, ApiRequest};
 use super::composite::split_data_path;
 use super::error::{ApiError, ApiResponse};
 use super::faults::{fault_response, request_limit_exceeded, FaultKind, FaultResponse};
-use super::oauth::{token_response, Identity, OAuthError};
+use super::oauth::{identity, token_response, OAuthError};
 use super::state::SimState;
 
 /// The shared simulator state, as registered with actix.
@@ -285,7 +285,7 @@ pub async fn userinfo(request: HttpRequest, state: SharedState) -> HttpResponse 
     if !valid || !state.knobs.user_active {
         return HttpResponse::Forbidden().body("Bad_OAuth_Token");
     }
-    let identity = Identity::default();
+    let identity = identity();
     HttpResponse::Ok().json(json!({
         "sub": format!("{}/id/{}/{}", state.login_url, identity.org_id, identity.user_id),
         "user_id": identity.user_id,
