@@ -78,16 +78,26 @@ async fn query_table() {
 async fn query_record_shape() {
     let session = start().await;
     let ids = seed_leads(&session).await;
-    let (status, body) = session.query(&format!("SELECT Id, Email FROM Lead WHERE Id = '{}'", &ids[0][..15])).await;
+    let (status, body) = session
+        .query(&format!(
+            "SELECT Id, Email FROM Lead WHERE Id = '{}'",
+            &ids[0][..15]
+        ))
+        .await;
     assert_eq!(status, 200);
     let record = &body["records"][0];
     assert_eq!(record["attributes"]["type"], "Lead");
-    assert_eq!(record["attributes"]["url"], format!("/services/data/v60.0/sobjects/Lead/{}", ids[0]));
+    assert_eq!(
+        record["attributes"]["url"],
+        format!("/services/data/v60.0/sobjects/Lead/{}", ids[0])
+    );
     assert_eq!(record["Id"], ids[0]);
     let keys: Vec<&String> = record.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["attributes", "Id", "Email"]);
 
-    let (_, body) = session.query("SELECT COUNT() FROM Lead WHERE Company = 'Acme'").await;
+    let (_, body) = session
+        .query("SELECT COUNT() FROM Lead WHERE Company = 'Acme'")
+        .await;
     assert_eq!(body, json!({ "totalSize": 2, "done": true, "records": [] }));
     session.sim.stop().await;
 }
@@ -96,20 +106,76 @@ async fn query_record_shape() {
 async fn query_errors() {
     let session = start().await;
     let cases = [
-        ("SELEKT Id FROM Lead", "MALFORMED_QUERY", "Row:1:Column:1\nunexpected token: SELEKT"),
-        ("SELECT Id FROM Lead WHERE", "MALFORMED_QUERY", "Column:26\nunexpected token: <EOF>"),
-        ("SELECT Id FROM Lead WHERE Email = 'a' AND LastName = 'b' OR Company = 'c'", "MALFORMED_QUERY", "unexpected token: OR"),
-        ("SELECT Id, FROM Lead", "MALFORMED_QUERY", "unexpected token: FROM"),
-        ("SELECT Id FROM Lead LIMIT x", "MALFORMED_QUERY", "Column:27\nunexpected token: x"),
-        ("SELECT Id FROM Lead WHERE Email = 'open", "MALFORMED_QUERY", "Column:35"),
-        ("SELECT Id FROM Lead WHERE (Email = 'a'", "MALFORMED_QUERY", "unexpected token: <EOF>"),
-        ("SELECT Foo FROM Lead", "INVALID_FIELD", "No such column 'Foo' on entity 'Lead'"),
-        ("SELECT Id FROM Lead WHERE Description = 'x'", "INVALID_FIELD", "field 'Description' can not be filtered in query call"),
-        ("SELECT Id FROM Lead ORDER BY Description", "INVALID_FIELD", "can not be sorted"),
-        ("SELECT Id FROM Lead WHERE SystemModstamp > '2024-01-01'", "INVALID_FIELD", "must be of type dateTime and should not be enclosed in quotes"),
-        ("SELECT Id FROM Lead WHERE IsConverted = 'false'", "INVALID_FIELD", "must be of type boolean"),
-        ("SELECT Id FROM Lead WHERE Email = 5", "INVALID_FIELD", "must be of type string and should be enclosed in quotes"),
-        ("SELECT Id FROM Widget__c", "INVALID_TYPE", "sObject type 'Widget__c' is not supported"),
+        (
+            "SELEKT Id FROM Lead",
+            "MALFORMED_QUERY",
+            "Row:1:Column:1\nunexpected token: SELEKT",
+        ),
+        (
+            "SELECT Id FROM Lead WHERE",
+            "MALFORMED_QUERY",
+            "Column:26\nunexpected token: <EOF>",
+        ),
+        (
+            "SELECT Id FROM Lead WHERE Email = 'a' AND LastName = 'b' OR Company = 'c'",
+            "MALFORMED_QUERY",
+            "unexpected token: OR",
+        ),
+        (
+            "SELECT Id, FROM Lead",
+            "MALFORMED_QUERY",
+            "unexpected token: FROM",
+        ),
+        (
+            "SELECT Id FROM Lead LIMIT x",
+            "MALFORMED_QUERY",
+            "Column:27\nunexpected token: x",
+        ),
+        (
+            "SELECT Id FROM Lead WHERE Email = 'open",
+            "MALFORMED_QUERY",
+            "Column:35",
+        ),
+        (
+            "SELECT Id FROM Lead WHERE (Email = 'a'",
+            "MALFORMED_QUERY",
+            "unexpected token: <EOF>",
+        ),
+        (
+            "SELECT Foo FROM Lead",
+            "INVALID_FIELD",
+            "No such column 'Foo' on entity 'Lead'",
+        ),
+        (
+            "SELECT Id FROM Lead WHERE Description = 'x'",
+            "INVALID_FIELD",
+            "field 'Description' can not be filtered in query call",
+        ),
+        (
+            "SELECT Id FROM Lead ORDER BY Description",
+            "INVALID_FIELD",
+            "can not be sorted",
+        ),
+        (
+            "SELECT Id FROM Lead WHERE SystemModstamp > '2024-01-01'",
+            "INVALID_FIELD",
+            "must be of type dateTime and should not be enclosed in quotes",
+        ),
+        (
+            "SELECT Id FROM Lead WHERE IsConverted = 'false'",
+            "INVALID_FIELD",
+            "must be of type boolean",
+        ),
+        (
+            "SELECT Id FROM Lead WHERE Email = 5",
+            "INVALID_FIELD",
+            "must be of type string and should be enclosed in quotes",
+        ),
+        (
+            "SELECT Id FROM Widget__c",
+            "INVALID_TYPE",
+            "sObject type 'Widget__c' is not supported",
+        ),
     ];
     for (soql, code, fragment) in cases {
         let (status, body) = session.query(soql).await;
@@ -124,13 +190,21 @@ async fn query_errors() {
 #[actix_web::test]
 async fn query_pages_and_locator_expiry() {
     let session = start().await;
-    let (status, _) = session.control("POST", "/seed", json!({ "people": 4200, "overlap": 1.0, "seed": 1 })).await;
+    let (status, _) = session
+        .control(
+            "POST",
+            "/seed",
+            json!({ "people": 4200, "overlap": 1.0, "seed": 1 }),
+        )
+        .await;
     assert_eq!(status, 200);
 
     let (_, first) = session.query("SELECT Id FROM Contact").await;
     let contacts = first["totalSize"].as_u64().unwrap();
     assert_eq!(contacts, 1050);
-    let (_, first) = session.query("SELECT Id, Email FROM Lead ORDER BY Id").await;
+    let (_, first) = session
+        .query("SELECT Id, Email FROM Lead ORDER BY Id")
+        .await;
     assert_eq!(first["totalSize"], 3150);
     assert_eq!(first["done"], false);
     assert_eq!(first["records"].as_array().unwrap().len(), 2000);
@@ -138,7 +212,9 @@ async fn query_pages_and_locator_expiry() {
     assert!(next.starts_with("/services/data/v60.0/query/01g"), "{next}");
     assert!(next.ends_with("-2000"), "{next}");
 
-    let (status, _, second) = session.call("GET", next.trim_start_matches("/services/data/v60.0"), None).await;
+    let (status, _, second) = session
+        .call("GET", next.trim_start_matches("/services/data/v60.0"), None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(second["done"], true);
     assert_eq!(second["totalSize"], 3150);
@@ -149,15 +225,21 @@ async fn query_pages_and_locator_expiry() {
     assert!(last_of_first < first_of_second);
 
     // A used-up locator and an idle one both fail.
-    let (status, _, body) = session.call("GET", next.trim_start_matches("/services/data/v60.0"), None).await;
+    let (status, _, body) = session
+        .call("GET", next.trim_start_matches("/services/data/v60.0"), None)
+        .await;
     assert_eq!(status, 400);
     assert_eq!(body[0]["errorCode"], "INVALID_QUERY_LOCATOR");
 
-    session.control("POST", "/faults", json!({ "query_locator_ttl_ms": 20 })).await;
+    session
+        .control("POST", "/faults", json!({ "query_locator_ttl_ms": 20 }))
+        .await;
     let (_, first) = session.query("SELECT Id FROM Lead").await;
     let next = first["nextRecordsUrl"].as_str().unwrap().to_string();
     tokio::time::sleep(Duration::from_millis(40)).await;
-    let (status, _, body) = session.call("GET", next.trim_start_matches("/services/data/v60.0"), None).await;
+    let (status, _, body) = session
+        .call("GET", next.trim_start_matches("/services/data/v60.0"), None)
+        .await;
     assert_eq!(status, 400);
     assert_eq!(body[0]["errorCode"], "INVALID_QUERY_LOCATOR");
 
@@ -181,20 +263,30 @@ async fn query_pages_and_locator_expiry() {
 async fn query_all_includes_deleted() {
     let session = start().await;
     let ids = seed_leads(&session).await;
-    let (status, _, _) = session.call("DELETE", &format!("/sobjects/Lead/{}", ids[1]), None).await;
+    let (status, _, _) = session
+        .call("DELETE", &format!("/sobjects/Lead/{}", ids[1]), None)
+        .await;
     assert_eq!(status, 204);
 
     let (_, body) = session.query("SELECT Id FROM Lead").await;
     assert_eq!(body["totalSize"], 4);
-    let encoded = serde_urlencoded::to_string([("q", "SELECT Id, IsDeleted, MasterRecordId FROM Lead WHERE IsDeleted = true")]).unwrap();
-    let (status, _, body) = session.call("GET", &format!("/queryAll?{encoded}"), None).await;
+    let encoded = serde_urlencoded::to_string([(
+        "q",
+        "SELECT Id, IsDeleted, MasterRecordId FROM Lead WHERE IsDeleted = true",
+    )])
+    .unwrap();
+    let (status, _, body) = session
+        .call("GET", &format!("/queryAll?{encoded}"), None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(body["totalSize"], 1);
     assert_eq!(body["records"][0]["Id"], ids[1]);
     assert_eq!(body["records"][0]["IsDeleted"], true);
     assert_eq!(body["records"][0]["MasterRecordId"], Value::Null);
 
-    let (status, body) = session.control("POST", &format!("/records/{}/undelete", ids[1]), json!({})).await;
+    let (status, body) = session
+        .control("POST", &format!("/records/{}/undelete", ids[1]), json!({}))
+        .await;
     assert_eq!(status, 200, "{body}");
     let (_, body) = session.query("SELECT Id FROM Lead").await;
     assert_eq!(body["totalSize"], 5);
@@ -204,12 +296,18 @@ async fn query_all_includes_deleted() {
 #[actix_web::test]
 async fn commit_delay_hides_new_rows() {
     let session = start().await;
-    session.control("POST", "/faults", json!({ "commit_delay_ms": 150 })).await;
-    let id = session.create_lead(json!({ "LastName": "Late", "Company": "Acme" })).await;
+    session
+        .control("POST", "/faults", json!({ "commit_delay_ms": 150 }))
+        .await;
+    let id = session
+        .create_lead(json!({ "LastName": "Late", "Company": "Acme" }))
+        .await;
 
     let (_, body) = session.query("SELECT Id, SystemModstamp FROM Lead").await;
     assert_eq!(body["totalSize"], 0, "the row is visible before its commit");
-    let (status, _, _) = session.call("GET", &format!("/sobjects/Lead/{id}"), None).await;
+    let (status, _, _) = session
+        .call("GET", &format!("/sobjects/Lead/{id}"), None)
+        .await;
     assert_eq!(status, 200, "the writer reads its own write");
 
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -222,19 +320,33 @@ async fn commit_delay_hides_new_rows() {
 async fn fifty_thousand_row_query() {
     let session = start().await;
     let seed_started = std::time::Instant::now();
-    let (status, body) = session.control("POST", "/seed", json!({ "people": 50_000, "overlap": 1.0, "seed": 7 })).await;
+    let (status, body) = session
+        .control(
+            "POST",
+            "/seed",
+            json!({ "people": 50_000, "overlap": 1.0, "seed": 7 }),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     eprintln!("seed {:?}", seed_started.elapsed());
     let started = std::time::Instant::now();
-    let (_, mut page) = session.query("SELECT Id, Email, SystemModstamp FROM Lead ORDER BY SystemModstamp, Id").await;
+    let (_, mut page) = session
+        .query("SELECT Id, Email, SystemModstamp FROM Lead ORDER BY SystemModstamp, Id")
+        .await;
     let mut seen = page["records"].as_array().unwrap().len();
     while let Some(next) = page["nextRecordsUrl"].as_str().map(str::to_string) {
-        let (status, _, body) = session.call("GET", next.trim_start_matches("/services/data/v60.0"), None).await;
+        let (status, _, body) = session
+            .call("GET", next.trim_start_matches("/services/data/v60.0"), None)
+            .await;
         assert_eq!(status, 200);
         seen += body["records"].as_array().unwrap().len();
         page = body;
     }
     assert_eq!(seen, 37_500);
-    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
     session.sim.stop().await;
 }

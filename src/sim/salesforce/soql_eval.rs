@@ -340,7 +340,9 @@ fn field_value(record: &Record, field: &Field) -> Comparable {
             parse_datetime(text).map_or(Comparable::Null, Comparable::DateTime)
         }
         // Ids compare exactly, so ORDER BY Id follows creation order.
-        (FieldType::Id | FieldType::Reference, Value::String(text)) => Comparable::Text(text.clone()),
+        (FieldType::Id | FieldType::Reference, Value::String(text)) => {
+            Comparable::Text(text.clone())
+        }
         (_, Value::String(text)) => Comparable::Text(text.to_lowercase()),
         _ => Comparable::Null,
     }
@@ -392,7 +394,9 @@ fn evaluate(filter: &Filter, record: &Record) -> bool {
             values,
         } => {
             let actual = field_value(record, field);
-            let found = values.iter().any(|value| literal_value(field, value) == actual);
+            let found = values
+                .iter()
+                .any(|value| literal_value(field, value) == actual);
             found != *negated
         }
         Filter::Like { field, pattern } => match field_value(record, field) {
