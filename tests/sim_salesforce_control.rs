@@ -193,12 +193,39 @@ async fn lock_fault_fails_one_collection_record() {
         { "attributes": { "type": "Lead" }, "LastName": "C", "Company": "D" },
     ]});
     let (status, _, results) = session
-        .call("POST", "/composite/sobjects", Some(body))
+        .call("POST", "/composite/sobjects", Some(body.clone()))
         .await;
     assert_eq!(status, 200);
     assert_eq!(results[0]["success"], false);
     assert_eq!(results[0]["errors"][0]["statusCode"], "UNABLE_TO_LOCK_ROW");
     assert_eq!(results[1]["success"], true);
+
+    session
+        .control(
+            "POST",
+            "/faults",
+            json!({ "errors": [{ "kind": "duplicates_detected", "count": 2 }] }),
+        )
+        .await;
+    let (status, _, results) = session
+        .call("POST", "/composite/sobjects", Some(body))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(results[0]["errors"][0]["statusCode"], "DUPLICATES_DETECTED");
+    assert_eq!(
+        results[0]["errors"][0]["duplicateResult"]["allowSave"],
+        false
+    );
+    let (status, _, body) = session
+        .call(
+            "POST",
+            "/sobjects/Lead",
+            Some(json!({ "LastName": "A", "Company": "B" })),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body[0]["errorCode"], "DUPLICATES_DETECTED");
+    assert_eq!(body[0]["message"], "Use one of these records?");
     session.sim.stop().await;
 }
 

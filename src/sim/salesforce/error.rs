@@ -13,6 +13,8 @@ pub struct ApiError {
     /// Field names the error is about; `None` leaves the key out, as Salesforce does for
     /// session and routing errors.
     pub fields: Option<Vec<String>>,
+    /// Extra keys merged into the error object, such as `duplicateResult`.
+    pub details: Option<serde_json::Map<String, Value>>,
 }
 
 impl ApiError {
@@ -22,6 +24,7 @@ impl ApiError {
             code,
             message: message.into(),
             fields: None,
+            details: None,
         }
     }
 
@@ -64,16 +67,23 @@ impl ApiError {
         if let Some(fields) = &self.fields {
             error["fields"] = json!(fields);
         }
+        if let (Some(details), Value::Object(error)) = (&self.details, &mut error) {
+            error.extend(details.clone());
+        }
         json!([error])
     }
 
     /// The entry inside an sObject Collections result, which names the code `statusCode`.
     pub fn to_collection_error(&self) -> Value {
-        json!({
+        let mut error = json!({
             "statusCode": self.code,
             "message": self.message,
             "fields": self.fields.clone().unwrap_or_default(),
-        })
+        });
+        if let (Some(details), Value::Object(error)) = (&self.details, &mut error) {
+            error.extend(details.clone());
+        }
+        error
     }
 }
 

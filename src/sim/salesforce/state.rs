@@ -38,8 +38,8 @@ pub struct SimState {
     /// Calls by endpoint kind, for `/_sim/stats`.
     pub calls: BTreeMap<String, u64>,
     pub faults_injected: u64,
-    /// Set when an injected `UNABLE_TO_LOCK_ROW` should fail the next collection record.
-    pub lock_row_fault: bool,
+    /// An injected fault that fails the next record of a collections call.
+    pub record_fault: Option<super::faults::FaultKind>,
 }
 
 impl SimState {
@@ -58,7 +58,7 @@ impl SimState {
             api_usage: 0,
             calls: BTreeMap::new(),
             faults_injected: 0,
-            lock_row_fault: false,
+            record_fault: None,
         }
     }
 
