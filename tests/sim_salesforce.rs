@@ -448,7 +448,7 @@ async fn describe_matches_real_keys() {
     assert_eq!(status, 200);
     let field = describe["fields"][0].as_object().unwrap();
     for key in DESCRIBE_FIELD_KEYS {
-        assert!(field.contains_key(key), "describe field lacks {key}");
+        assert!(field.contains_key(*key), "describe field lacks {key}");
     }
     for key in [
         "name",

@@ -14,7 +14,7 @@ pub struct ApiError {
     /// session and routing errors.
     pub fields: Option<Vec<String>>,
     /// Extra keys merged into the error object, such as `duplicateResult`.
-    pub details: Option<serde_json::Map<String, Value>>,
+    pub details: Option<Box<serde_json::Map<String, Value>>>,
 }
 
 impl ApiError {
@@ -68,7 +68,7 @@ impl ApiError {
             error["fields"] = json!(fields);
         }
         if let (Some(details), Value::Object(error)) = (&self.details, &mut error) {
-            error.extend(details.clone());
+            error.extend(details.as_ref().clone());
         }
         json!([error])
     }
@@ -81,7 +81,7 @@ impl ApiError {
             "fields": self.fields.clone().unwrap_or_default(),
         });
         if let (Some(details), Value::Object(error)) = (&self.details, &mut error) {
-            error.extend(details.clone());
+            error.extend(details.as_ref().clone());
         }
         error
     }

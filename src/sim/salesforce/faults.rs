@@ -217,6 +217,6 @@ pub fn duplicates_detected() -> ApiError {
             }],
         },
     });
-    error.details = details.as_object().cloned();
+    error.details = details.as_object().cloned().map(Box::new);
     error
 }
