@@ -272,17 +272,27 @@ pub fn run<'a>(query: &CompiledQuery, store: &'a Store, include_deleted: bool) -
         // creation order, so sorting by id gives stable pages.
         matches.sort_by(|left, right| left.id().cmp(right.id()));
     } else {
-        matches.sort_by(|left, right| compare_records(&query.order_by, left, right));
+        // Each record's sort key is computed once, not once per comparison.
+        let mut keyed: Vec<(Vec<Comparable>, &Record)> = matches
+            .into_iter()
+            .map(|record| (sort_key(&query.order_by, record), record))
+            .collect();
+        keyed.sort_by(|(left, _), (right, _)| compare_keys(&query.order_by, left, right));
+        matches = keyed.into_iter().map(|(_, record)| record).collect();
     }
 
     let limit = query.limit.unwrap_or(usize::MAX);
     matches.into_iter().skip(query.offset).take(limit).collect()
 }
 
-fn compare_records(keys: &[SortKey], left: &Record, right: &Record) -> Ordering {
-    for key in keys {
-        let left_value = field_value(left, &key.field);
-        let right_value = field_value(right, &key.field);
+fn sort_key(keys: &[SortKey], record: &Record) -> Vec<Comparable> {
+    keys.iter()
+        .map(|key| field_value(record, &key.field))
+        .collect()
+}
+
+fn compare_keys(keys: &[SortKey], left: &[Comparable], right: &[Comparable]) -> Ordering {
+    for ((key, left_value), right_value) in keys.iter().zip(left).zip(right) {
         let ordering = match (left_value.is_null(), right_value.is_null()) {
             (true, true) => Ordering::Equal,
             (true, false) if key.nulls_last => Ordering::Greater,
@@ -290,7 +300,7 @@ fn compare_records(keys: &[SortKey], left: &Record, right: &Record) -> Ordering 
             (false, true) if key.nulls_last => Ordering::Less,
             (false, true) => Ordering::Greater,
             (false, false) => {
-                let ordering = compare_values(&left_value, &right_value);
+                let ordering = compare_values(left_value, right_value);
                 if key.descending {
                     ordering.reverse()
                 } else {
