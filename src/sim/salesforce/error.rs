@@ -61,7 +61,7 @@ impl ApiError {
         ApiError::new(400, "INVALID_FIELD", message)
     }
 
-    /// The body of a non-collection endpoint: a JSON array with one error.
+    /// Renders the body of a non-collection endpoint, a JSON array with one error.
     pub fn to_rest_body(&self) -> Value {
         let mut error = json!({ "message": self.message, "errorCode": self.code });
         if let Some(fields) = &self.fields {
@@ -73,7 +73,8 @@ impl ApiError {
         json!([error])
     }
 
-    /// The entry inside an sObject Collections result, which names the code `statusCode`.
+    /// Renders the entry inside an sObject Collections result, which names the code
+    /// `statusCode`.
     pub fn to_collection_error(&self) -> Value {
         let mut error = json!({
             "statusCode": self.code,

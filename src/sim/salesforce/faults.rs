@@ -22,7 +22,7 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    /// Whether the fault fails one record of a collections call instead of the whole call.
+    /// Returns whether the fault fails one record of a collections call instead of the call.
     pub fn is_per_record(self) -> bool {
         matches!(
             self,
@@ -30,7 +30,7 @@ impl FaultKind {
         )
     }
 
-    /// The per-record error of a fault for which [`FaultKind::is_per_record`] holds.
+    /// Builds the per-record error of a fault for which [`FaultKind::is_per_record`] holds.
     pub fn record_error(self) -> ApiError {
         match self {
             FaultKind::DuplicatesDetected => duplicates_detected(),
@@ -197,7 +197,7 @@ pub fn request_limit_exceeded() -> ApiError {
     )
 }
 
-/// The error a standard duplicate rule raises when it blocks a save.
+/// Builds the error a standard duplicate rule raises when it blocks a save.
 pub fn duplicates_detected() -> ApiError {
     let mut error = ApiError::new(400, "DUPLICATES_DETECTED", "Use one of these records?");
     let details = serde_json::json!({

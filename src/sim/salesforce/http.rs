@@ -143,8 +143,8 @@ fn limit_header(state: &SimState) -> (&'static str, String) {
     ("Sforce-Limit-Info", value)
 }
 
-/// The `Date` header from the simulated clock, so clients that read server time see the
-/// configured clock offset.
+/// Builds the `Date` header from the simulated clock, so clients that read server time see
+/// the configured clock offset.
 fn date_header(state: &SimState) -> (&'static str, String) {
     (
         "Date",

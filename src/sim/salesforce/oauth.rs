@@ -83,7 +83,7 @@ impl Identity {
     }
 }
 
-/// What a successful token request returns besides the URLs.
+/// Tokens issued by a successful token request.
 pub struct IssuedTokens {
     pub access_token: String,
     pub refresh_token: Option<String>,
@@ -184,7 +184,7 @@ impl OAuthState {
         token
     }
 
-    /// Whether an access token is known and not expired.
+    /// Returns whether an access token is known and not expired.
     pub fn is_valid_access_token(&self, token: &str) -> bool {
         self.access_tokens
             .get(token)

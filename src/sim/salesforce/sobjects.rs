@@ -8,7 +8,7 @@ use super::records::{validate_write, WriteMode};
 use super::state::SimState;
 use super::store::{format_datetime, Record};
 
-/// How an upsert ended.
+/// The outcome of an upsert: the record's id and whether it was created.
 pub struct UpsertOutcome {
     pub id: String,
     pub created: bool,

@@ -74,7 +74,7 @@ impl SimState {
         self.faults_injected = 0;
     }
 
-    /// The simulated org's clock: host time plus the configured offset, in whole
+    /// Returns the simulated org's time: host time plus the configured offset, in whole
     /// milliseconds as Salesforce stores datetimes.
     pub fn now(&self) -> DateTime<Utc> {
         let now = Utc::now() + TimeDelta::milliseconds(self.knobs.clock_offset_ms);
@@ -82,7 +82,7 @@ impl SimState {
             .unwrap_or(now)
     }
 
-    /// The moment a save made now becomes visible to queries.
+    /// Returns the moment a save made now becomes visible to queries.
     pub fn commit_instant(&self) -> Instant {
         Instant::now() + Duration::from_millis(self.knobs.commit_delay_ms)
     }
