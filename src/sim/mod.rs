@@ -2,5 +2,5 @@
 //!
 //! [`people`] generates the same fake people for both simulators from one seed.
 
-pub mod people;
 pub mod intercom;
+pub mod people;

@@ -70,7 +70,12 @@ impl Sim {
 
     /// Sends a control request without a token.
     pub async fn control(&self, path: &str, body: Value) -> reqwest::Response {
-        self.http.post(self.url(path)).json(&body).send().await.unwrap()
+        self.http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn stats(&self) -> Value {
@@ -127,7 +132,11 @@ pub struct Receiver {
     server: actix_web::dev::ServerHandle,
 }
 
-async fn record(state: web::Data<ReceiverState>, request: HttpRequest, body: web::Bytes) -> HttpResponse {
+async fn record(
+    state: web::Data<ReceiverState>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let header = |name: &str| {
         request
             .headers()
@@ -190,7 +199,9 @@ impl Receiver {
 
     /// Waits briefly and tells whether nothing more arrived.
     pub async fn stays_quiet(&mut self, wait: Duration) -> bool {
-        tokio::time::timeout(wait, self.deliveries.recv()).await.is_err()
+        tokio::time::timeout(wait, self.deliveries.recv())
+            .await
+            .is_err()
     }
 
     pub async fn stop(self) {
@@ -201,7 +212,10 @@ impl Receiver {
 /// Subscribes a receiver with the default secret.
 pub async fn subscribe(sim: &Sim, receiver: &Receiver) {
     let response = sim
-        .control("/_sim/webhooks", serde_json::json!({"url": receiver.url, "secret": SECRET}))
+        .control(
+            "/_sim/webhooks",
+            serde_json::json!({"url": receiver.url, "secret": SECRET}),
+        )
         .await;
     assert_eq!(response.status(), 201);
 }

@@ -77,7 +77,11 @@ impl Contact {
     }
 
     /// Renders the `data.item` of a contact notification.
-    pub fn to_webhook_item<'a>(&'a self, workspace_id: &'a str, style: StampStyle) -> ContactWire<'a> {
+    pub fn to_webhook_item<'a>(
+        &'a self,
+        workspace_id: &'a str,
+        style: StampStyle,
+    ) -> ContactWire<'a> {
         let mut wire = ContactWire::new(self, workspace_id, style);
         wire.messaging = Some(MessagingFlags {
             sms_consent: false,

@@ -77,8 +77,14 @@ struct SeedReport {
 /// Seeds the Intercom side of a generated population: the people on both sides and those on
 /// Intercom only, as users and some leads.
 async fn seed(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    let request: SeedRequest = serde_json::from_value(serde_json::Value::Object(json_object(&body)?))
-        .map_err(|e| control_error(format!("Invalid seed request: {e}; expected {{\"people\": N, \"overlap\": 0.5, \"seed\": 42}}")))?;
+    let request: SeedRequest = serde_json::from_value(serde_json::Value::Object(json_object(
+        &body,
+    )?))
+    .map_err(|e| {
+        control_error(format!(
+            "Invalid seed request: {e}; expected {{\"people\": N, \"overlap\": 0.5, \"seed\": 42}}"
+        ))
+    })?;
     let people = generate_people(request.people, request.seed);
     let split = split_people(people, request.overlap, request.seed)
         .map_err(|e| control_error(e.to_string()))?;
@@ -87,8 +93,16 @@ async fn seed(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpRespon
     let mut created = Vec::new();
     {
         let mut store = state.contacts();
-        let shared = split.both.iter().enumerate().map(|(i, p)| seeded_fields(p, i, true));
-        let own = split.intercom_only.iter().enumerate().map(|(i, p)| seeded_fields(p, i, false));
+        let shared = split
+            .both
+            .iter()
+            .enumerate()
+            .map(|(i, p)| seeded_fields(p, i, true));
+        let own = split
+            .intercom_only
+            .iter()
+            .enumerate()
+            .map(|(i, p)| seeded_fields(p, i, false));
         for fields in shared.chain(own) {
             match store.create(fields, now_ms(), 0) {
                 Ok(contact) => {
@@ -108,9 +122,16 @@ async fn seed(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpRespon
 
     for contact in &created {
         let topic = webhooks::created_topic(contact);
-        state.emitter.emit(Notification::contact(topic, contact)).await;
+        state
+            .emitter
+            .emit(Notification::contact(topic, contact))
+            .await;
     }
-    tracing::info!(created = report.created, skipped = report.skipped, "Intercom simulator seeded");
+    tracing::info!(
+        created = report.created,
+        skipped = report.skipped,
+        "Intercom simulator seeded"
+    );
     Ok(HttpResponse::Ok().json(report))
 }
 
@@ -118,7 +139,11 @@ async fn seed(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpRespon
 /// Intercom, every third is a lead. Every fourth shared person's email changes letter case,
 /// as the same address typed twice often does.
 fn seeded_fields(person: &Person, index: usize, shared: bool) -> ContactFields {
-    let role = if !shared && index % 3 == 2 { Role::Lead } else { Role::User };
+    let role = if !shared && index % 3 == 2 {
+        Role::Lead
+    } else {
+        Role::User
+    };
     let email = if shared && index % 4 == 1 {
         vary_case(&person.email)
     } else {
@@ -174,18 +199,25 @@ async fn get_faults(state: web::Data<SimState>) -> HttpResponse {
 }
 
 /// Changes the knobs named in the body and keeps the others.
-async fn set_faults(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn set_faults(
+    state: web::Data<SimState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let changes = json_object(&body)?;
     let mut current = serde_json::to_value(FaultSettings {
         api: state.faults(),
         delivery: state.emitter.faults(),
     })
     .expect("fault settings serialize");
-    let object = current.as_object_mut().expect("fault settings are an object");
+    let object = current
+        .as_object_mut()
+        .expect("fault settings are an object");
     for (key, value) in changes {
         if !object.contains_key(&key) {
             let known: Vec<&String> = object.keys().collect();
-            return Err(control_error(format!("Unknown fault knob {key:?}: expected one of {known:?}")));
+            return Err(control_error(format!(
+                "Unknown fault knob {key:?}: expected one of {known:?}"
+            )));
         }
         object.insert(key, value);
     }
@@ -202,12 +234,20 @@ async fn set_faults(state: web::Data<SimState>, body: web::Bytes) -> Result<Http
 fn check_faults(settings: &FaultSettings) -> Result<(), ApiError> {
     let rates = [
         ("error_rate", settings.api.error_rate),
-        ("webhook_duplicate_rate", settings.delivery.webhook_duplicate_rate),
-        ("webhook_reorder_rate", settings.delivery.webhook_reorder_rate),
+        (
+            "webhook_duplicate_rate",
+            settings.delivery.webhook_duplicate_rate,
+        ),
+        (
+            "webhook_reorder_rate",
+            settings.delivery.webhook_reorder_rate,
+        ),
     ];
     for (name, rate) in rates {
         if !(0.0..=1.0).contains(&rate) {
-            return Err(control_error(format!("Invalid {name} {rate}: expected 0.0 to 1.0")));
+            return Err(control_error(format!(
+                "Invalid {name} {rate}: expected 0.0 to 1.0"
+            )));
         }
     }
     if ![429, 500, 503].contains(&settings.api.error_status) {
@@ -229,8 +269,12 @@ struct SubscribeRequest {
 }
 
 async fn subscribe(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    let request: SubscribeRequest = serde_json::from_value(serde_json::Value::Object(json_object(&body)?))
-        .map_err(|e| control_error(format!("Invalid subscription: {e}; expected {{\"url\": ..., \"secret\": ...}}")))?;
+    let request: SubscribeRequest =
+        serde_json::from_value(serde_json::Value::Object(json_object(&body)?)).map_err(|e| {
+            control_error(format!(
+                "Invalid subscription: {e}; expected {{\"url\": ..., \"secret\": ...}}"
+            ))
+        })?;
     let url = reqwest::Url::parse(&request.url)
         .map_err(|e| control_error(format!("Invalid webhook url {:?}: {e}", request.url)))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -239,7 +283,9 @@ async fn subscribe(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpR
             request.url
         )));
     }
-    let secret = request.secret.unwrap_or_else(|| state.config.webhook_secret.clone());
+    let secret = request
+        .secret
+        .unwrap_or_else(|| state.config.webhook_secret.clone());
 
     let subscription = state.emitter.subscribe(request.url, secret, request.topics);
     tracing::info!(subscription_id = subscription.id, url = %subscription.url, "Webhook receiver subscribed");
@@ -250,7 +296,10 @@ async fn list_webhooks(state: web::Data<SimState>) -> HttpResponse {
     HttpResponse::Ok().json(json!({"type": "list", "data": state.emitter.subscriptions()}))
 }
 
-async fn unsubscribe(state: web::Data<SimState>, id: web::Path<u64>) -> Result<HttpResponse, ApiError> {
+async fn unsubscribe(
+    state: web::Data<SimState>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, ApiError> {
     if state.emitter.unsubscribe(*id) {
         Ok(HttpResponse::NoContent().finish())
     } else {
@@ -282,4 +331,3 @@ async fn ping(state: web::Data<SimState>, id: web::Path<u64>) -> Result<HttpResp
     state.emitter.emit(Notification::new("ping", item)).await;
     Ok(HttpResponse::Accepted().finish())
 }
-

@@ -50,7 +50,13 @@ const STANDARD: &[(&str, &str, &str, &str, bool)] = &[
     ("contact", "name", "Name", "string", true),
     ("contact", "avatar", "Avatar", "string", true),
     ("contact", "owner_id", "Owner", "integer", true),
-    ("contact", "unsubscribed_from_emails", "Unsubscribed from emails", "boolean", true),
+    (
+        "contact",
+        "unsubscribed_from_emails",
+        "Unsubscribed from emails",
+        "boolean",
+        true,
+    ),
     ("contact", "created_at", "Signed up", "date", false),
     ("contact", "updated_at", "Last updated", "date", false),
     ("contact", "signed_up_at", "Signed up", "date", true),
@@ -75,25 +81,31 @@ impl Default for DataAttributes {
     fn default() -> Self {
         let attributes = STANDARD
             .iter()
-            .map(|&(model, name, label, data_type, api_writable)| DataAttribute {
-                id: None,
-                kind: "data_attribute",
-                name: name.to_string(),
-                full_name: name.to_string(),
-                label: label.to_string(),
-                description: format!("The {} of a {model}", label.to_lowercase()),
-                data_type,
-                options: Vec::new(),
-                api_writable,
-                ui_writable: false,
-                messenger_writable: true,
-                custom: false,
-                archived: false,
-                admin_id: None,
-                created_at: None,
-                updated_at: None,
-                model: if model == "contact" { "contact" } else { "company" },
-            })
+            .map(
+                |&(model, name, label, data_type, api_writable)| DataAttribute {
+                    id: None,
+                    kind: "data_attribute",
+                    name: name.to_string(),
+                    full_name: name.to_string(),
+                    label: label.to_string(),
+                    description: format!("The {} of a {model}", label.to_lowercase()),
+                    data_type,
+                    options: Vec::new(),
+                    api_writable,
+                    ui_writable: false,
+                    messenger_writable: true,
+                    custom: false,
+                    archived: false,
+                    admin_id: None,
+                    created_at: None,
+                    updated_at: None,
+                    model: if model == "contact" {
+                        "contact"
+                    } else {
+                        "company"
+                    },
+                },
+            )
             .collect();
         DataAttributes {
             attributes,
@@ -107,13 +119,17 @@ impl DataAttributes {
     pub fn list(&self, model: Option<&str>, include_archived: bool) -> Vec<&DataAttribute> {
         self.attributes
             .iter()
-            .filter(|a| model.is_none_or(|m| a.model == m))
+            .filter(|a| model.map_or(true, |m| a.model == m))
             .filter(|a| include_archived || !a.archived)
             .collect()
     }
 
     /// Creates a custom attribute from a `POST /data_attributes` body.
-    pub fn create(&mut self, body: &Map<String, Value>, now: i64) -> Result<DataAttribute, ApiError> {
+    pub fn create(
+        &mut self,
+        body: &Map<String, Value>,
+        now: i64,
+    ) -> Result<DataAttribute, ApiError> {
         let name = required_text(body, "name")?;
         if name.contains('.') || name.contains('$') || name.trim().is_empty() {
             return Err(ApiError::parameter_invalid(
@@ -156,7 +172,8 @@ impl DataAttributes {
             ));
         }
         if self.attributes.iter().any(|a| {
-            a.model == model && (a.name.eq_ignore_ascii_case(&name) || a.full_name.eq_ignore_ascii_case(&name))
+            a.model == model
+                && (a.name.eq_ignore_ascii_case(&name) || a.full_name.eq_ignore_ascii_case(&name))
         }) {
             return Err(ApiError::parameter_invalid(
                 "name",
@@ -193,7 +210,12 @@ impl DataAttributes {
 
     /// Edits a custom attribute from a `PUT /data_attributes/{id}` body: `archived`,
     /// `description`, `options` and `messenger_writable`.
-    pub fn update(&mut self, id: u64, body: &Map<String, Value>, now: i64) -> Result<DataAttribute, ApiError> {
+    pub fn update(
+        &mut self,
+        id: u64,
+        body: &Map<String, Value>,
+        now: i64,
+    ) -> Result<DataAttribute, ApiError> {
         let options = match body.get("options") {
             Some(value) => Some(parse_options(Some(value))?),
             None => None,
@@ -308,7 +330,9 @@ fn parse_options(value: Option<&Value>) -> Result<Vec<String>, ApiError> {
     let invalid = || {
         ApiError::parameter_invalid(
             "options",
-            format!("Invalid options {value}: expected a list of strings or of {{\"value\": string}}"),
+            format!(
+                "Invalid options {value}: expected a list of strings or of {{\"value\": string}}"
+            ),
         )
     };
     let items = value.as_array().ok_or_else(invalid)?;

@@ -31,14 +31,20 @@ pub async fn admit(
         .clone();
 
     if !has_token(request.headers(), &state.config.access_token) {
-        state.api_stats.unauthorized.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        state
+            .api_stats
+            .unauthorized
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Err(ApiError::unauthorized().into());
     }
 
     let faults = state.faults();
     let decision = state.limiter.check(faults.rate_limit_per_window, now_ms());
     if !decision.allowed {
-        state.api_stats.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        state
+            .api_stats
+            .rate_limited
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let error = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limit_exceeded",
@@ -55,7 +61,10 @@ pub async fn admit(
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
     }
     if let Some(status) = state.take_injected_error() {
-        state.api_stats.injected_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        state
+            .api_stats
+            .injected_errors
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Err(with_rate_headers(injected_error(status, &decision), decision).into());
     }
 

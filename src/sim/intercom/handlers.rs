@@ -30,10 +30,16 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/contacts/{id}", web::put().to(update_contact))
         .route("/contacts/{id}", web::delete().to(delete_contact))
         .route("/contacts/{id}/archive", web::post().to(archive_contact))
-        .route("/contacts/{id}/unarchive", web::post().to(unarchive_contact))
+        .route(
+            "/contacts/{id}/unarchive",
+            web::post().to(unarchive_contact),
+        )
         .route("/data_attributes", web::get().to(list_data_attributes))
         .route("/data_attributes", web::post().to(create_data_attribute))
-        .route("/data_attributes/{id}", web::put().to(update_data_attribute));
+        .route(
+            "/data_attributes/{id}",
+            web::put().to(update_data_attribute),
+        );
 }
 
 fn version(request: &HttpRequest, state: &SimState) -> ApiVersion {
@@ -114,7 +120,10 @@ async fn create_contact(state: web::Data<SimState>, body: web::Bytes) -> Result<
 
     if state.emitter.has_receivers() {
         let topic = webhooks::created_topic(&contact);
-        state.emitter.emit(Notification::contact(topic, &contact)).await;
+        state
+            .emitter
+            .emit(Notification::contact(topic, &contact))
+            .await;
     }
     Ok(contact_response(&state, &contact))
 }
@@ -167,7 +176,11 @@ async fn update_contact(
 
     if before != after && state.emitter.has_receivers() {
         let topics = webhooks::update_topics(&before, &after);
-        emit_all(&state, topics.into_iter().map(|t| Notification::contact(t, &after))).await;
+        emit_all(
+            &state,
+            topics.into_iter().map(|t| Notification::contact(t, &after)),
+        )
+        .await;
     }
     Ok(contact_response(&state, &after))
 }
@@ -179,13 +192,16 @@ async fn delete_contact(
 ) -> Result<HttpResponse> {
     state.api_stats.count(Endpoint::ContactsDelete);
     let result = state.contacts().delete(&id);
-    let contact = result
-        .map_err(|error| version(&request, &state).lookup_error(error, &state.base_url))?;
+    let contact =
+        result.map_err(|error| version(&request, &state).lookup_error(error, &state.base_url))?;
 
     let stub = ContactStub::deleted(&contact);
     if state.emitter.has_receivers() {
         let item = NotificationItem::Stub(stub.clone());
-        state.emitter.emit(Notification::new("contact.deleted", item)).await;
+        state
+            .emitter
+            .emit(Notification::new("contact.deleted", item))
+            .await;
     }
     Ok(json_response(&stub))
 }
@@ -215,13 +231,17 @@ async fn set_archived(
     archived: bool,
 ) -> Result<HttpResponse> {
     let result = state.contacts().set_archived(id, archived, now_ms());
-    let (contact, changed) = result
-        .map_err(|error| version(&request, &state).lookup_error(error, &state.base_url))?;
+    let (contact, changed) =
+        result.map_err(|error| version(&request, &state).lookup_error(error, &state.base_url))?;
 
     let stub = ContactStub::archived(&contact, archived);
     if changed && state.emitter.has_receivers() {
         // Intercom spells the unarchive topic without the trailing "d".
-        let topic = if archived { "contact.archived" } else { "contact.unarchive" };
+        let topic = if archived {
+            "contact.archived"
+        } else {
+            "contact.unarchive"
+        };
         let item = NotificationItem::Stub(stub.clone());
         state.emitter.emit(Notification::new(topic, item)).await;
     }
@@ -249,7 +269,9 @@ async fn merge_contacts(
         })?;
     let delay = state.faults().search_index_delay_ms as i64;
 
-    let result = state.contacts().merge(&merge.from, &merge.into, now_ms(), delay);
+    let result = state
+        .contacts()
+        .merge(&merge.from, &merge.into, now_ms(), delay);
     let user = result.map_err(|error| match error {
         MergeError::Lookup(side, error) => version(&request, &state)
             .lookup_error(error, &state.base_url)
@@ -324,7 +346,11 @@ async fn list_contacts(
 ) -> Result<HttpResponse> {
     state.api_stats.count(Endpoint::ContactsList);
     let per_page = search::per_page(query.per_page)?;
-    let cursor = query.starting_after.as_deref().map(Cursor::decode).transpose()?;
+    let cursor = query
+        .starting_after
+        .as_deref()
+        .map(Cursor::decode)
+        .transpose()?;
     let page = cursor.as_ref().map_or(1, |c| c.page);
     let workspace = state.config.workspace_id.as_str();
 
@@ -354,13 +380,17 @@ async fn list_contacts(
 async fn search_contacts(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpResponse> {
     state.api_stats.count(Endpoint::ContactsSearch);
     let body = json_object(&body)?;
-    let query = body
-        .get("query")
-        .ok_or_else(|| ApiError::parameter_missing("query", "Missing query: search needs a query object"))?;
+    let query = body.get("query").ok_or_else(|| {
+        ApiError::parameter_missing("query", "Missing query: search needs a query object")
+    })?;
     let filter = Filter::parse(query)?;
     let sort = body.get("sort").map(Sort::parse).transpose()?;
     let pagination = body.get("pagination");
-    let per_page = search::per_page(pagination.and_then(|p| p.get("per_page")).and_then(Value::as_i64))?;
+    let per_page = search::per_page(
+        pagination
+            .and_then(|p| p.get("per_page"))
+            .and_then(Value::as_i64),
+    )?;
     let cursor = pagination
         .and_then(|p| p.get("starting_after"))
         .and_then(Value::as_str)
@@ -428,10 +458,15 @@ async fn list_data_attributes(
     Ok(json_response(&json!({"type": "list", "data": data})))
 }
 
-async fn create_data_attribute(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpResponse> {
+async fn create_data_attribute(
+    state: web::Data<SimState>,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
     state.api_stats.count(Endpoint::DataAttributesCreate);
     let body = json_object(&body)?;
-    let attribute = state.attributes().create(&body, now_ms().div_euclid(1000))?;
+    let attribute = state
+        .attributes()
+        .create(&body, now_ms().div_euclid(1000))?;
     Ok(json_response(&attribute))
 }
 
@@ -449,6 +484,8 @@ async fn update_data_attribute(
         )
     })?;
     let body = json_object(&body)?;
-    let attribute = state.attributes().update(id, &body, now_ms().div_euclid(1000))?;
+    let attribute = state
+        .attributes()
+        .update(id, &body, now_ms().div_euclid(1000))?;
     Ok(json_response(&attribute))
 }

@@ -201,7 +201,9 @@ fn parse_node(node: &Value, depth: usize) -> Result<Filter, ApiError> {
             )));
         }
         let items = value.as_array().ok_or_else(|| {
-            invalid_query(format!("Invalid {operator} value {value}: expected a list of filters"))
+            invalid_query(format!(
+                "Invalid {operator} value {value}: expected a list of filters"
+            ))
         })?;
         if items.is_empty() || items.len() > MAX_GROUP_FILTERS {
             return Err(invalid_query(format!(
@@ -226,8 +228,11 @@ fn parse_node(node: &Value, depth: usize) -> Result<Filter, ApiError> {
         .ok_or_else(|| invalid_query(format!("Missing field in query node {node}")))?;
     let field = Field::parse(field_name)
         .ok_or_else(|| invalid_query(format!("Unknown search field {field_name:?}")))?;
-    let parsed = Operator::parse(operator)
-        .ok_or_else(|| invalid_query(format!("Unknown operator {operator:?} on field {field_name:?}")))?;
+    let parsed = Operator::parse(operator).ok_or_else(|| {
+        invalid_query(format!(
+            "Unknown operator {operator:?} on field {field_name:?}"
+        ))
+    })?;
     check_leaf(&field, field_name, parsed, operator, value)?;
     Ok(Filter::Leaf {
         field,
@@ -245,7 +250,10 @@ fn check_leaf(
 ) -> Result<(), ApiError> {
     use Operator::*;
     if field.is_date() {
-        if matches!(operator, NotEqual | GreaterOrEqual | LessOrEqual | In | NotIn) {
+        if matches!(
+            operator,
+            NotEqual | GreaterOrEqual | LessOrEqual | In | NotIn
+        ) {
             return Err(invalid_query(format!(
                 "Operator {operator_text:?} is not supported on date field {field_name:?}: use =, > or <"
             )));
@@ -282,7 +290,12 @@ fn day_of(seconds: i64, utc_offset_minutes: i32) -> i64 {
     (seconds + i64::from(utc_offset_minutes) * 60).div_euclid(SECONDS_PER_DAY)
 }
 
-fn compare_days(actual: &Value, operator: Operator, expected: &Value, utc_offset_minutes: i32) -> bool {
+fn compare_days(
+    actual: &Value,
+    operator: Operator,
+    expected: &Value,
+    utc_offset_minutes: i32,
+) -> bool {
     let (Some(actual), Some(expected)) = (actual.as_i64(), expected.as_i64()) else {
         return false;
     };
@@ -310,16 +323,28 @@ fn compare(actual: &Value, operator: Operator, expected: &Value, ignore_case: bo
     match operator {
         Operator::Equal => equal(&expected),
         Operator::NotEqual => !equal(&expected),
-        Operator::In => expected
-            .as_array()
-            .is_some_and(|items| items.iter().map(|i| normalize(i, ignore_case)).any(|i| equal(&i))),
-        Operator::NotIn => expected
-            .as_array()
-            .is_some_and(|items| !items.iter().map(|i| normalize(i, ignore_case)).any(|i| equal(&i))),
+        Operator::In => expected.as_array().is_some_and(|items| {
+            items
+                .iter()
+                .map(|i| normalize(i, ignore_case))
+                .any(|i| equal(&i))
+        }),
+        Operator::NotIn => expected.as_array().is_some_and(|items| {
+            !items
+                .iter()
+                .map(|i| normalize(i, ignore_case))
+                .any(|i| equal(&i))
+        }),
         Operator::Greater => order(&actual, &expected) == Some(Ordering::Greater),
         Operator::Less => order(&actual, &expected) == Some(Ordering::Less),
-        Operator::GreaterOrEqual => matches!(order(&actual, &expected), Some(Ordering::Greater | Ordering::Equal)),
-        Operator::LessOrEqual => matches!(order(&actual, &expected), Some(Ordering::Less | Ordering::Equal)),
+        Operator::GreaterOrEqual => matches!(
+            order(&actual, &expected),
+            Some(Ordering::Greater | Ordering::Equal)
+        ),
+        Operator::LessOrEqual => matches!(
+            order(&actual, &expected),
+            Some(Ordering::Less | Ordering::Equal)
+        ),
         Operator::Contains => text_test(&actual, &expected, |a, e| a.contains(e)),
         Operator::NotContains => !text_test(&actual, &expected, |a, e| a.contains(e)),
         Operator::StartsWith => text_test(&actual, &expected, |a, e| a.starts_with(e)),
@@ -363,7 +388,8 @@ impl Sort {
             .get("field")
             .and_then(Value::as_str)
             .ok_or_else(|| invalid(format!("Missing field in sort {sort}")))?;
-        let field = Field::parse(name).ok_or_else(|| invalid(format!("Unknown sort field {name:?}")))?;
+        let field =
+            Field::parse(name).ok_or_else(|| invalid(format!("Unknown sort field {name:?}")))?;
         let descending = match sort.get("order").and_then(Value::as_str) {
             None | Some("ascending") => false,
             Some("descending") => true,
@@ -385,7 +411,11 @@ impl Sort {
             (false, true) => return Ordering::Less,
             (false, false) => order(&a, &b).unwrap_or(Ordering::Equal),
         };
-        let ordering = if self.descending { ordering.reverse() } else { ordering };
+        let ordering = if self.descending {
+            ordering.reverse()
+        } else {
+            ordering
+        };
         ordering.then_with(|| left.id.cmp(&right.id))
     }
 }
@@ -409,7 +439,9 @@ impl Cursor {
         let invalid = || {
             ApiError::parameter_invalid(
                 "starting_after",
-                format!("Invalid starting_after {token:?}: pass the value of pages.next.starting_after"),
+                format!(
+                    "Invalid starting_after {token:?}: pass the value of pages.next.starting_after"
+                ),
             )
         };
         let bytes = hex::decode(token).map_err(|_| invalid())?;
@@ -443,16 +475,36 @@ mod tests {
     #[test]
     fn date_greater_starts_next_day() {
         let monday_noon = 1_700_049_600; // 2023-11-15T12:00:00Z
-        let filter = Filter::parse(&json!({"field": "updated_at", "operator": ">", "value": monday_noon})).unwrap();
-        let Filter::Leaf { field, operator, value } = filter else { panic!("expected a leaf") };
+        let filter =
+            Filter::parse(&json!({"field": "updated_at", "operator": ">", "value": monday_noon}))
+                .unwrap();
+        let Filter::Leaf {
+            field,
+            operator,
+            value,
+        } = filter
+        else {
+            panic!("expected a leaf")
+        };
         assert!(field.is_date());
-        assert!(!compare_days(&json!(monday_noon + 3600), operator, &value, 0));
-        assert!(compare_days(&json!(monday_noon + 43_200), operator, &value, 0));
+        assert!(!compare_days(
+            &json!(monday_noon + 3600),
+            operator,
+            &value,
+            0
+        ));
+        assert!(compare_days(
+            &json!(monday_noon + 43_200),
+            operator,
+            &value,
+            0
+        ));
     }
 
     #[test]
     fn date_rejects_greater_or_equal() {
-        let error = Filter::parse(&json!({"field": "created_at", "operator": ">=", "value": 1})).unwrap_err();
+        let error = Filter::parse(&json!({"field": "created_at", "operator": ">=", "value": 1}))
+            .unwrap_err();
         assert_eq!(error.code, "parameter_invalid");
     }
 
@@ -465,7 +517,10 @@ mod tests {
 
     #[test]
     fn cursor_round_trips() {
-        let cursor = Cursor { page: 3, after: "abc".into() };
+        let cursor = Cursor {
+            page: 3,
+            after: "abc".into(),
+        };
         assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
         assert!(Cursor::decode("zz").is_err());
     }

@@ -140,7 +140,11 @@ impl IdGenerator {
     fn next(&mut self, now_ms: i64) -> String {
         self.counter += 1;
         let secs = now_ms.div_euclid(1000) as u32;
-        format!("{secs:08x}{:06x}{:010x}", self.tag, self.counter & 0xff_ffff_ffff)
+        format!(
+            "{secs:08x}{:06x}{:010x}",
+            self.tag,
+            self.counter & 0xff_ffff_ffff
+        )
     }
 }
 
@@ -365,8 +369,14 @@ impl ContactStore {
         now_ms: i64,
         index_delay_ms: i64,
     ) -> Result<Contact, MergeError> {
-        let lead = self.get(from).map_err(|e| MergeError::Lookup("from", e))?.clone();
-        let user = self.get(into).map_err(|e| MergeError::Lookup("into", e))?.clone();
+        let lead = self
+            .get(from)
+            .map_err(|e| MergeError::Lookup("from", e))?
+            .clone();
+        let user = self
+            .get(into)
+            .map_err(|e| MergeError::Lookup("into", e))?
+            .clone();
         if lead.role != Role::Lead || user.role != Role::User || from == into {
             return Err(MergeError::Invalid);
         }

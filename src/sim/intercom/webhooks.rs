@@ -49,7 +49,8 @@ pub struct Subscription {
 
 impl Subscription {
     fn wants(&self, topic: &str) -> bool {
-        !self.disabled && (self.topics.is_empty() || topic == "ping" || self.topics.iter().any(|t| t == topic))
+        !self.disabled
+            && (self.topics.is_empty() || topic == "ping" || self.topics.iter().any(|t| t == topic))
     }
 }
 
@@ -72,7 +73,9 @@ pub enum NotificationItem {
         merged_from: Option<String>,
     },
     Stub(ContactStub),
-    Ping { message: String },
+    Ping {
+        message: String,
+    },
 }
 
 /// One event to deliver to every subscription that wants its topic.
@@ -124,7 +127,10 @@ impl Notification {
                 match merged_from {
                     Some(id) => serde_json::to_value(MergedItem {
                         contact: wire,
-                        merged_from: MergedFrom { kind: "contact", id },
+                        merged_from: MergedFrom {
+                            kind: "contact",
+                            id,
+                        },
                     }),
                     None => serde_json::to_value(wire),
                 }
@@ -207,7 +213,8 @@ struct PingItem<'a> {
 
 /// Computes `X-Hub-Signature`: `sha1=` and the hex HMAC-SHA1 of `body` keyed with `secret`.
 pub fn sign(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
+    let mut mac =
+        Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
     mac.update(body);
     format!("sha1={}", hex::encode(mac.finalize().into_bytes()))
 }
@@ -281,7 +288,10 @@ impl WebhookEmitter {
     }
 
     pub fn subscribe(&self, url: String, secret: String, topics: Vec<String>) -> Subscription {
-        let mut next_id = self.next_subscription_id.lock().expect("subscription id lock");
+        let mut next_id = self
+            .next_subscription_id
+            .lock()
+            .expect("subscription id lock");
         let subscription = Subscription {
             id: *next_id,
             url,
@@ -299,19 +309,31 @@ impl WebhookEmitter {
     }
 
     pub fn subscriptions(&self) -> Vec<Subscription> {
-        self.shared.subscriptions.read().expect("subscriptions lock").clone()
+        self.shared
+            .subscriptions
+            .read()
+            .expect("subscriptions lock")
+            .clone()
     }
 
     /// Removes one subscription; returns whether it existed.
     pub fn unsubscribe(&self, id: u64) -> bool {
-        let mut subscriptions = self.shared.subscriptions.write().expect("subscriptions lock");
+        let mut subscriptions = self
+            .shared
+            .subscriptions
+            .write()
+            .expect("subscriptions lock");
         let before = subscriptions.len();
         subscriptions.retain(|s| s.id != id);
         subscriptions.len() != before
     }
 
     pub fn unsubscribe_all(&self) {
-        self.shared.subscriptions.write().expect("subscriptions lock").clear();
+        self.shared
+            .subscriptions
+            .write()
+            .expect("subscriptions lock")
+            .clear();
     }
 
     pub fn faults(&self) -> DeliveryFaults {
@@ -346,7 +368,9 @@ async fn dispatch_loop(mut receiver: mpsc::Receiver<Notification>, shared: Arc<S
             fan_out(&shared, &mut deliveries, late, false).await;
             continue;
         }
-        if faults.webhook_reorder_rate > 0.0 && rand::random_bool(faults.webhook_reorder_rate.min(1.0)) {
+        if faults.webhook_reorder_rate > 0.0
+            && rand::random_bool(faults.webhook_reorder_rate.min(1.0))
+        {
             held = Some(notification);
             continue;
         }
@@ -413,7 +437,14 @@ async fn deliver(
     let first_sent_at = now_ms().div_euclid(1000);
     // A duplicate looks like a resend of a delivery that timed out but was processed.
     let first_attempt = if duplicate { 2 } else { 1 };
-    let outcome = attempt(&shared, &notification, &target, first_attempt, first_sent_at).await;
+    let outcome = attempt(
+        &shared,
+        &notification,
+        &target,
+        first_attempt,
+        first_sent_at,
+    )
+    .await;
     drop(permit);
     let outcome = match outcome {
         Attempt::Failed if !duplicate => {
@@ -422,7 +453,14 @@ async fn deliver(
             let Ok(_permit) = shared.permits.clone().acquire_owned().await else {
                 return;
             };
-            attempt(&shared, &notification, &target, first_attempt + 1, first_sent_at).await
+            attempt(
+                &shared,
+                &notification,
+                &target,
+                first_attempt + 1,
+                first_sent_at,
+            )
+            .await
         }
         other => other,
     };
@@ -499,7 +537,9 @@ fn disable(shared: &Shared, subscription_id: u64) {
 pub fn update_topics(before: &Contact, after: &Contact) -> Vec<&'static str> {
     let mut topics = Vec::new();
     match (before.role, after.role) {
-        (super::contact::Role::Lead, super::contact::Role::User) => topics.push("contact.lead.signed_up"),
+        (super::contact::Role::Lead, super::contact::Role::User) => {
+            topics.push("contact.lead.signed_up")
+        }
         (_, super::contact::Role::User) => topics.push("contact.user.updated"),
         (_, super::contact::Role::Lead) => topics.push("contact.lead.updated"),
     }
