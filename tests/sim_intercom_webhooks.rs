@@ -292,7 +292,7 @@ async fn slow_receiver_times_out() {
     let sim = Sim::start_with(config).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hooks", listener.local_addr().unwrap());
-    // Accepts connections and never answers.
+    // Accepts connections and never sends a response.
     let silent = tokio::spawn(async move {
         let mut open = Vec::new();
         while let Ok((socket, _)) = listener.accept().await {

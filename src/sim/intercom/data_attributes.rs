@@ -248,8 +248,9 @@ impl DataAttributes {
         Ok(attribute.clone())
     }
 
-    /// Checks each key of a contact's `custom_attributes` names a live custom contact attribute
-    /// and each value fits its data type and options; `null` clears a value and always fits.
+    /// Checks that each key of a contact's `custom_attributes` names a live custom contact
+    /// attribute and that each value fits its data type and options. A `null` value always fits
+    /// because it clears the attribute.
     pub fn validate_contact_values(&self, values: &Map<String, Value>) -> Result<(), ApiError> {
         for (key, value) in values {
             let attribute = self
