@@ -330,12 +330,19 @@ async fn revoked_grant_needs_reauthorization() {
     assert!(text.contains("needs re-authorization"), "{text}");
     assert!(!text.contains("Retrying"), "{text}");
 
+    let reason = org
+        .client
+        .reauthorization_reason()
+        .expect("reason kept for the status endpoint");
+    assert!(reason.contains("invalid_grant"), "{reason}");
+
     let code = authorization_code(&org.http, &org.sim.login_url()).await;
     org.client.exchange_code(&code, REDIRECT_URI).await.unwrap();
     org.client
         .query("SELECT Id FROM Lead")
         .await
         .expect("works after re-authorization");
+    assert_eq!(org.client.reauthorization_reason(), None);
 }
 
 #[actix_rt::test]

@@ -318,6 +318,11 @@ impl Authenticator {
         Ok(tokens)
     }
 
+    /// Returns why the grant was rejected, while the connection needs re-authorization.
+    pub(crate) fn revoked_reason(&self) -> Option<String> {
+        self.lock_state().revoked.clone()
+    }
+
     fn mark_revoked(&self, cause: &SalesforceError) {
         error!(error = %cause, "Salesforce rejected the refresh token; the connection needs re-authorization");
         self.lock_state().revoked = Some(cause.to_string());

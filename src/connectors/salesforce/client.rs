@@ -136,6 +136,12 @@ impl SalesforceClient {
         self.inner.auth.exchange_code(code, redirect_uri).await
     }
 
+    /// Returns why Salesforce rejected the stored grant, or `None` while the connection works
+    /// (or has not failed yet). Cheap, for the status endpoint.
+    pub fn reauthorization_reason(&self) -> Option<String> {
+        self.inner.auth.revoked_reason()
+    }
+
     /// Returns the org's API usage from the latest response, or `None` before the first call.
     pub fn api_usage(&self) -> Option<ApiUsage> {
         self.inner.usage.get()
