@@ -631,19 +631,50 @@ async fn collections_update_and_upsert() {
         .unwrap();
     assert_eq!(record.get_str("Title"), Some("Logician"));
 
-    let mut new_lead = lead("Hamilton", "margaret@example.com");
-    new_lead.insert("Id".to_owned(), json!(ids[0]));
-    let upserted = org
+    // Upsert by the Intercom_Id__c external id: one new record, then an update of it.
+    let mut margaret = lead("Hamilton", "margaret@example.com");
+    margaret.insert(
+        "Intercom_Id__c".to_owned(),
+        json!("6961d4041c1e12de4c5499cc"),
+    );
+    let inserted = org
         .client
-        .collections_upsert("Lead", "Id", &[new_lead], false)
-        .await;
-    match upserted {
-        Ok(results) => assert_eq!(results.len(), 1),
-        Err(error) => assert!(
-            matches!(error.class(), ErrorClass::Permanent { .. }),
-            "{error}"
-        ),
-    }
+        .collections_upsert("Lead", "Intercom_Id__c", &[margaret.clone()], false)
+        .await
+        .unwrap();
+    assert!(inserted[0].success, "{:?}", inserted[0]);
+    assert_eq!(inserted[0].created, Some(true));
+    margaret.insert("Title".to_owned(), json!("Director"));
+    let again = org
+        .client
+        .collections_upsert("Lead", "Intercom_Id__c", &[margaret], false)
+        .await
+        .unwrap();
+    assert_eq!(again[0].created, Some(false));
+    assert_eq!(again[0].id, inserted[0].id);
+    let saved = org
+        .client
+        .get("Lead", inserted[0].id.as_deref().unwrap(), Some(&["Title"]))
+        .await
+        .unwrap();
+    assert_eq!(saved.get_str("Title"), Some("Director"));
+
+    let missing_key = org
+        .client
+        .collections_upsert(
+            "Lead",
+            "Intercom_Id__c",
+            &[lead("NoKey", "nokey@example.com")],
+            false,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        missing_key
+            .to_string()
+            .contains("no value for the external id field"),
+        "{missing_key}"
+    );
 }
 
 #[actix_rt::test]
@@ -1011,4 +1042,39 @@ async fn bad_code_needs_reauthorization() {
         "{rejected}"
     );
     assert_eq!(rejected.status(), Some(400));
+}
+
+#[actix_rt::test]
+async fn single_upsert_by_external_id() {
+    let org = start_org(SalesforceSimConfig::default()).await;
+    let fields = lead("Johnson", "katherine@example.com");
+
+    let created = org
+        .client
+        .upsert(
+            "Lead",
+            "Intercom_Id__c",
+            "667d60a98a68186f43bafdb9",
+            &fields,
+        )
+        .await
+        .unwrap();
+    let updated = org
+        .client
+        .upsert(
+            "Lead",
+            "Intercom_Id__c",
+            "667d60a98a68186f43bafdb9",
+            &fields,
+        )
+        .await
+        .unwrap();
+
+    assert!(created.success);
+    assert_eq!(created.created, Some(true));
+    assert_eq!(updated.created, Some(false));
+    assert_eq!(
+        org.client.query("SELECT Id FROM Lead").await.unwrap().len(),
+        1
+    );
 }
