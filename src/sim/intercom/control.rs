@@ -133,7 +133,7 @@ async fn seed(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpRespon
     Ok(HttpResponse::Ok().json(report))
 }
 
-/// The contact fields of a seeded person. People on both sides are users; of those only on
+/// Builds the contact fields of a seeded person. People on both sides are users; of those only on
 /// Intercom, every third is a lead. Every fourth shared person's email changes letter case,
 /// as the same address typed twice often does.
 fn seeded_fields(person: &Person, index: usize, shared: bool) -> ContactFields {

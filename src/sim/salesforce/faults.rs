@@ -16,6 +16,27 @@ pub enum FaultKind {
     UnableToLockRow,
     /// 403 `REQUEST_LIMIT_EXCEEDED`.
     RequestLimitExceeded,
+    /// `DUPLICATES_DETECTED` from a duplicate rule: per record inside sObject Collections,
+    /// 400 elsewhere.
+    DuplicatesDetected,
+}
+
+impl FaultKind {
+    /// Returns whether the fault fails one record of a collections call instead of the call.
+    pub fn is_per_record(self) -> bool {
+        matches!(
+            self,
+            FaultKind::UnableToLockRow | FaultKind::DuplicatesDetected
+        )
+    }
+
+    /// Builds the per-record error of a fault for which [`FaultKind::is_per_record`] holds.
+    pub fn record_error(self) -> ApiError {
+        match self {
+            FaultKind::DuplicatesDetected => duplicates_detected(),
+            _ => unable_to_lock_row(),
+        }
+    }
 }
 
 /// One injected error. With `count` it fires on the next `count` matching calls; with `rate`
@@ -111,7 +132,7 @@ impl Knobs {
             let applies = rule
                 .endpoint
                 .as_deref()
-                .is_none_or(|endpoint| endpoint == kind);
+                .map_or(true, |endpoint| endpoint == kind);
             applies
                 && match (rule.count, rule.rate) {
                     (Some(count), _) => count > 0,
@@ -148,6 +169,7 @@ pub fn fault_response(kind: FaultKind) -> FaultResponse {
         ),
         FaultKind::UnableToLockRow => FaultResponse::Api(unable_to_lock_row().into()),
         FaultKind::RequestLimitExceeded => FaultResponse::Api(request_limit_exceeded().into()),
+        FaultKind::DuplicatesDetected => FaultResponse::Api(duplicates_detected().into()),
     }
 }
 
@@ -173,4 +195,28 @@ pub fn request_limit_exceeded() -> ApiError {
         "REQUEST_LIMIT_EXCEEDED",
         "TotalRequests Limit exceeded.",
     )
+}
+
+/// Builds the error a standard duplicate rule raises when it blocks a save.
+pub fn duplicates_detected() -> ApiError {
+    let mut error = ApiError::new(400, "DUPLICATES_DETECTED", "Use one of these records?");
+    let details = serde_json::json!({
+        "duplicateResult": {
+            "allowSave": false,
+            "duplicateRule": "Standard_Rule_for_Leads_with_Duplicate_Contacts",
+            "duplicateRuleEntityType": "Lead",
+            "errorMessage": "Use one of these records?",
+            "matchResults": [{
+                "entityType": "Lead",
+                "errors": [],
+                "matchEngine": "FuzzyMatchEngine",
+                "matchRecords": [],
+                "rule": "Standard_Lead_Match_Rule_v1_0",
+                "size": 0,
+                "success": true,
+            }],
+        },
+    });
+    error.details = details.as_object().cloned().map(Box::new);
+    error
 }

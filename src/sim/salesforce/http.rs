@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 use super::api::{dispatch, endpoint_kind, ApiRequest};
 use super::composite::split_data_path;
 use super::error::{ApiError, ApiResponse};
-use super::faults::{fault_response, request_limit_exceeded, FaultKind, FaultResponse};
-use super::oauth::{token_response, Identity, OAuthError};
+use super::faults::{fault_response, request_limit_exceeded, FaultResponse};
+use super::oauth::{identity, token_response, OAuthError};
 use super::state::SimState;
 
 /// The shared simulator state, as registered with actix.
@@ -81,13 +81,14 @@ pub async fn data_api(
     if let Some(fault) = state.knobs.take_fault(kind) {
         state.faults_injected += 1;
         tracing::debug!(kind, fault = ?fault, "Injected a fault");
-        if fault == FaultKind::UnableToLockRow && kind == "collections" {
-            state.lock_row_fault = true;
+        if fault.is_per_record() && kind == "collections" {
+            state.record_fault = Some(fault);
         } else {
             return match fault_response(fault) {
                 FaultResponse::Api(response) => to_http(response, Some(&state)),
                 FaultResponse::Html(status, html) => HttpResponse::build(status_code(status))
                     .insert_header(limit_header(&state))
+                    .insert_header(date_header(&state))
                     .content_type("text/html; charset=UTF-8")
                     .body(html),
             };
@@ -103,7 +104,7 @@ pub async fn data_api(
         batch_size: batch_size(&request),
     };
     let response = dispatch(&mut state, &api_request);
-    state.lock_row_fault = false;
+    state.record_fault = None;
     to_http(response, Some(&state))
 }
 
@@ -142,6 +143,15 @@ fn limit_header(state: &SimState) -> (&'static str, String) {
     ("Sforce-Limit-Info", value)
 }
 
+/// Builds the `Date` header from the simulated clock, so clients that read server time see
+/// the configured clock offset.
+fn date_header(state: &SimState) -> (&'static str, String) {
+    (
+        "Date",
+        state.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+    )
+}
+
 fn status_code(status: u16) -> StatusCode {
     StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
@@ -151,6 +161,7 @@ fn to_http(response: ApiResponse, state: Option<&SimState>) -> HttpResponse {
     let mut builder = HttpResponse::build(status_code(response.status));
     if let Some(state) = state {
         builder.insert_header(limit_header(state));
+        builder.insert_header(date_header(state));
     }
     for (name, value) in &response.headers {
         builder.insert_header((name.as_str(), value.as_str()));
@@ -285,7 +296,7 @@ pub async fn userinfo(request: HttpRequest, state: SharedState) -> HttpResponse 
     if !valid || !state.knobs.user_active {
         return HttpResponse::Forbidden().body("Bad_OAuth_Token");
     }
-    let identity = Identity::default();
+    let identity = identity();
     HttpResponse::Ok().json(json!({
         "sub": format!("{}/id/{}/{}", state.login_url, identity.org_id, identity.user_id),
         "user_id": identity.user_id,

@@ -12,7 +12,7 @@ use super::records::render;
 use super::soql_eval::{compile, run};
 use super::state::{Cursor, SimState};
 
-/// Rows per page unless `Sforce-Query-Options: batchSize` asks for fewer.
+/// Rows per page unless `Sforce-Query-Options: batchSize` requests fewer.
 pub const DEFAULT_PAGE_SIZE: usize = 2000;
 /// Open query locators per user; opening one more releases the oldest, as Salesforce does.
 const MAX_OPEN_CURSORS: usize = 10;

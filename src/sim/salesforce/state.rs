@@ -38,8 +38,8 @@ pub struct SimState {
     /// Calls by endpoint kind, for `/_sim/stats`.
     pub calls: BTreeMap<String, u64>,
     pub faults_injected: u64,
-    /// Set when an injected `UNABLE_TO_LOCK_ROW` should fail the next collection record.
-    pub lock_row_fault: bool,
+    /// An injected fault that fails the next record of a collections call.
+    pub record_fault: Option<super::faults::FaultKind>,
 }
 
 impl SimState {
@@ -58,7 +58,7 @@ impl SimState {
             api_usage: 0,
             calls: BTreeMap::new(),
             faults_injected: 0,
-            lock_row_fault: false,
+            record_fault: None,
         }
     }
 
@@ -74,7 +74,7 @@ impl SimState {
         self.faults_injected = 0;
     }
 
-    /// The simulated org's clock: host time plus the configured offset, in whole
+    /// Returns the simulated org's time: host time plus the configured offset, in whole
     /// milliseconds as Salesforce stores datetimes.
     pub fn now(&self) -> DateTime<Utc> {
         let now = Utc::now() + TimeDelta::milliseconds(self.knobs.clock_offset_ms);
@@ -82,7 +82,7 @@ impl SimState {
             .unwrap_or(now)
     }
 
-    /// The moment a save made now becomes visible to queries.
+    /// Returns the moment a save made now becomes visible to queries.
     pub fn commit_instant(&self) -> Instant {
         Instant::now() + Duration::from_millis(self.knobs.commit_delay_ms)
     }
