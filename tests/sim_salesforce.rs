@@ -106,6 +106,12 @@ async fn write_errors() {
             "Cannot deserialize instance of boolean",
             Value::Null,
         ),
+        (
+            json!({ "LastName": "A", "Company": "Acme", "OwnerId": "005-not-an-id" }),
+            "FIELD_INTEGRITY_EXCEPTION",
+            "Owner ID: id value of incorrect type: 005-not-an-id",
+            json!(["OwnerId"]),
+        ),
     ];
     for (body, code, fragment, fields) in cases {
         let (status, _, response) = session

@@ -198,8 +198,12 @@ impl Store {
         self.release(savepoint);
     }
 
+    /// Deletes every record. The id sequence continues, so ids from before a reset never
+    /// name a new record.
     pub fn clear(&mut self) {
+        let sequence = self.sequence;
         *self = Store::default();
+        self.sequence = sequence;
     }
 }
 
