@@ -242,6 +242,7 @@ async fn update_and_lookup_errors() {
         assert_eq!(actual, status, "{method} {path}: {body}");
         assert_eq!(body[0]["errorCode"], code, "{method} {path}");
     }
+
     let id = session.create_lead(lead("Smith", "s@example.com")).await;
     let (status, _, body) = session
         .call(
@@ -252,6 +253,7 @@ async fn update_and_lookup_errors() {
         .await;
     assert_eq!(status, 400);
     assert_eq!(body[0]["errorCode"], "INVALID_FIELD_FOR_INSERT_UPDATE");
+
     let (status, _, body) = session
         .call(
             "PATCH",
@@ -261,11 +263,13 @@ async fn update_and_lookup_errors() {
         .await;
     assert_eq!(status, 400);
     assert_eq!(body[0]["errorCode"], "REQUIRED_FIELD_MISSING");
+
     let (status, _, body) = session
         .call("GET", &format!("/sobjects/Lead/{id}?fields=Nope"), None)
         .await;
     assert_eq!(status, 400);
     assert_eq!(body[0]["errorCode"], "INVALID_FIELD");
+
     session.sim.stop().await;
 }
 
