@@ -316,14 +316,14 @@ async fn get_updated_and_deleted() {
         .control("POST", "/faults", json!({ "clock_offset_ms": -120_000 }))
         .await;
     let now = Utc::now();
-    let kept = session
+    let kept_id = session
         .create_lead(json!({ "LastName": "Kept", "Company": "B" }))
         .await;
-    let gone = session
+    let deleted_id = session
         .create_lead(json!({ "LastName": "Gone", "Company": "B" }))
         .await;
     session
-        .call("DELETE", &format!("/sobjects/Lead/{gone}"), None)
+        .call("DELETE", &format!("/sobjects/Lead/{deleted_id}"), None)
         .await;
 
     let window_start = now - TimeDelta::minutes(5);
@@ -333,7 +333,7 @@ async fn get_updated_and_deleted() {
         .await;
     let (status, body) = replication(&session, "updated", window_start, window_end).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["ids"], json!([kept]));
+    assert_eq!(body["ids"], json!([kept_id]));
     let covered = body["latestDateCovered"].as_str().unwrap();
     assert_eq!(
         covered,
@@ -341,7 +341,7 @@ async fn get_updated_and_deleted() {
     );
     let (status, body) = replication(&session, "deleted", window_start, window_end).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["deletedRecords"][0]["id"], gone);
+    assert_eq!(body["deletedRecords"][0]["id"], deleted_id);
     assert!(body["deletedRecords"][0]["deletedDate"]
         .as_str()
         .unwrap()

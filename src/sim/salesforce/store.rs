@@ -43,7 +43,7 @@ pub struct Savepoint {
     owner: bool,
 }
 
-/// A previous version of a record, kept while a transaction is open.
+/// A previous version of a record, kept_id while a transaction is open.
 type JournalEntry = (SObjectType, String, Option<Record>);
 
 /// All records of the simulated org.
@@ -269,7 +269,7 @@ mod tests {
     fn nested_savepoint_rolls_back_inner_only() {
         let mut store = Store::default();
         let outer = store.savepoint();
-        let kept = lead(&mut store, "kept");
+        let kept_id = lead(&mut store, "kept_id");
         let inner = store.savepoint();
         let dropped = lead(&mut store, "dropped");
         store.rollback(inner);
@@ -278,12 +278,12 @@ mod tests {
         assert!(store
             .find_by_external_id(SObjectType::Lead, "Intercom_Id__c", "DROPPED")
             .is_none());
-        assert!(store.get(&kept).is_some());
+        assert!(store.get(&kept_id).is_some());
 
         store.rollback(outer);
-        assert!(store.get(&kept).is_none());
+        assert!(store.get(&kept_id).is_none());
         assert!(store
-            .find_by_external_id(SObjectType::Lead, "Intercom_Id__c", "kept")
+            .find_by_external_id(SObjectType::Lead, "Intercom_Id__c", "kept_id")
             .is_none());
     }
 
