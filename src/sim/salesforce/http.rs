@@ -232,6 +232,9 @@ pub async fn token(body: Bytes, state: SharedState) -> HttpResponse {
     if form.get("client_secret") != Some(&state.config.client_secret) {
         return oauth_error(OAuthError::invalid_client());
     }
+    if !state.knobs.user_active {
+        return oauth_error(OAuthError::user_inactive());
+    }
     let ttl = Duration::from_millis(state.knobs.access_token_ttl_ms);
     let issued = match grant_type.as_str() {
         "authorization_code" => {
@@ -247,9 +250,6 @@ pub async fn token(body: Bytes, state: SharedState) -> HttpResponse {
             let Some(refresh_token) = form.get("refresh_token") else {
                 return oauth_error(OAuthError::missing("refresh token is missing"));
             };
-            if !state.knobs.user_active {
-                return oauth_error(OAuthError::user_inactive());
-            }
             let rotate = state.config.rotate_refresh_tokens;
             state.oauth.refresh(refresh_token, ttl, rotate)
         }
