@@ -450,6 +450,44 @@ const DESCRIBE_FIELD_KEYS: &[&str] = &[
 ];
 
 #[actix_web::test]
+async fn describe_honours_if_modified_since() {
+    let session = start().await;
+    let url = session.data_url("/sobjects/Lead/describe");
+    let response = session
+        .http
+        .get(&url)
+        .bearer_auth(&session.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let last_modified = response.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_string();
+
+    let conditional = |since: String| {
+        session
+            .http
+            .get(&url)
+            .bearer_auth(&session.access_token)
+            .header("If-Modified-Since", since)
+            .send()
+    };
+    let response = conditional(last_modified.clone()).await.unwrap();
+    assert_eq!(response.status(), 304);
+
+    // A describe edit one second later makes the old date stale.
+    tokio::time::sleep(std::time::Duration::from_millis(1_050)).await;
+    session
+        .control("PATCH", "/describe/Lead/Title", json!({ "length": 50 }))
+        .await;
+    let response = conditional(last_modified).await.unwrap();
+    assert_eq!(response.status(), 200);
+    session.sim.stop().await;
+}
+
+#[actix_web::test]
 async fn describe_matches_real_keys() {
     let session = start().await;
     let (status, _, describe) = session

@@ -102,6 +102,7 @@ pub async fn data_api(
         body: &body,
         version,
         batch_size: batch_size(&request),
+        if_modified_since: if_modified_since(&request),
     };
     let response = dispatch(&mut state, &api_request);
     state.record_fault = None;
@@ -126,6 +127,13 @@ fn batch_size(request: &HttpRequest) -> Option<usize> {
         .split(',')
         .find_map(|option| option.trim().strip_prefix("batchSize="))
         .and_then(|size| size.trim().parse().ok())
+}
+
+fn if_modified_since(request: &HttpRequest) -> Option<chrono::DateTime<chrono::Utc>> {
+    let header = request.headers().get("If-Modified-Since")?.to_str().ok()?;
+    chrono::DateTime::parse_from_rfc2822(header)
+        .ok()
+        .map(|moment| moment.with_timezone(&chrono::Utc))
 }
 
 pub fn query_map(query_string: &str) -> HashMap<String, String> {

@@ -29,6 +29,8 @@ pub struct SimState {
     pub instance_url: String,
     pub store: Store,
     pub schema: Schema,
+    /// When the describe metadata last changed, for `If-Modified-Since` on describe calls.
+    pub schema_changed_at: DateTime<Utc>,
     pub oauth: OAuthState,
     pub knobs: Knobs,
     pub cursors: HashMap<String, Cursor>,
@@ -51,6 +53,7 @@ impl SimState {
             instance_url,
             store: Store::default(),
             schema: Schema::default(),
+            schema_changed_at: Utc::now(),
             oauth: OAuthState::default(),
             knobs,
             cursors: HashMap::new(),
@@ -67,6 +70,7 @@ impl SimState {
     pub fn reset(&mut self) {
         self.store.clear();
         self.schema = Schema::default();
+        self.schema_changed_at = self.now();
         self.knobs = default_knobs(&self.config);
         self.cursors.clear();
         self.api_usage = 0;
