@@ -278,6 +278,47 @@ async fn injected_faults_by_rate() {
 }
 
 #[actix_web::test]
+async fn concurrency_cap_rejects_extra_calls() {
+    let session = start().await;
+    session
+        .control(
+            "POST",
+            "/faults",
+            json!({ "max_concurrent_calls": 1, "latency_ms": 200 }),
+        )
+        .await;
+    let (first, second) = tokio::join!(
+        session.call("GET", "/limits", None),
+        session.call("GET", "/limits", None)
+    );
+    let mut statuses = [first.0, second.0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 403]);
+    let rejected = if first.0 == 403 { first.2 } else { second.2 };
+    assert_eq!(rejected[0]["errorCode"], "REQUEST_LIMIT_EXCEEDED");
+    assert_eq!(
+        rejected[0]["message"],
+        "ConcurrentPerOrgLongTxn Limit exceeded."
+    );
+
+    let (status, knobs) = session
+        .control(
+            "POST",
+            "/faults",
+            json!({ "max_concurrent_calls": null, "latency_ms": 0 }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(knobs["max_concurrent_calls"], Value::Null);
+    let (first, second) = tokio::join!(
+        session.call("GET", "/limits", None),
+        session.call("GET", "/limits", None)
+    );
+    assert_eq!((first.0, second.0), (200, 200));
+    session.sim.stop().await;
+}
+
+#[actix_web::test]
 async fn clock_offset_and_latency() {
     let session = start().await;
     session

@@ -14,7 +14,9 @@ use serde_json::{json, Value};
 use super::api::{dispatch, endpoint_kind, ApiRequest};
 use super::composite::split_data_path;
 use super::error::{ApiError, ApiResponse};
-use super::faults::{fault_response, request_limit_exceeded, FaultResponse};
+use super::faults::{
+    concurrent_limit_exceeded, fault_response, request_limit_exceeded, FaultResponse,
+};
 use super::oauth::{identity, token_response, OAuthError};
 use super::state::SimState;
 
@@ -51,6 +53,10 @@ pub async fn data_api(
         return to_http(ApiError::not_found().into(), None);
     };
 
+    let Some(_in_flight) = InFlight::enter(&state) else {
+        let state = lock(&state);
+        return to_http(concurrent_limit_exceeded().into(), Some(&state));
+    };
     let latency = lock(&state).knobs.latency_ms;
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -107,6 +113,29 @@ pub async fn data_api(
     let response = dispatch(&mut state, &api_request);
     state.record_fault = None;
     to_http(response, Some(&state))
+}
+
+/// One data API call counted in `calls_in_flight` until it is dropped.
+struct InFlight(SharedState);
+
+impl InFlight {
+    /// Counts a call in, or returns `None` when the concurrency cap is reached.
+    fn enter(state: &SharedState) -> Option<InFlight> {
+        let mut guard = lock(state);
+        let cap = guard.knobs.max_concurrent_calls;
+        if cap.is_some_and(|cap| guard.calls_in_flight >= cap) {
+            return None;
+        }
+        guard.calls_in_flight += 1;
+        Some(InFlight(state.clone()))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut guard = lock(&self.0);
+        guard.calls_in_flight = guard.calls_in_flight.saturating_sub(1);
+    }
 }
 
 fn bearer_token(request: &HttpRequest) -> Option<&str> {

@@ -40,6 +40,8 @@ pub struct SimState {
     /// Calls by endpoint kind, for `/_sim/stats`.
     pub calls: BTreeMap<String, u64>,
     pub faults_injected: u64,
+    /// Data API calls currently being served, for `max_concurrent_calls`.
+    pub calls_in_flight: u32,
     /// An injected fault that fails the next record of a collections call.
     pub record_fault: Option<super::faults::FaultKind>,
 }
@@ -61,6 +63,7 @@ impl SimState {
             api_usage: 0,
             calls: BTreeMap::new(),
             faults_injected: 0,
+            calls_in_flight: 0,
             record_fault: None,
         }
     }
@@ -101,6 +104,7 @@ fn default_knobs(config: &SalesforceSimConfig) -> Knobs {
         commit_delay_ms: 0,
         clock_offset_ms: 0,
         latency_ms: 0,
+        max_concurrent_calls: None,
         api_enabled: true,
         user_active: true,
         daily_api_limit: config.daily_api_limit,
