@@ -84,7 +84,7 @@ pub struct KnobsPatch {
     pub commit_delay_ms: Option<u64>,
     pub clock_offset_ms: Option<i64>,
     pub latency_ms: Option<u64>,
-    /// `null` removes the cap, so the outer `Option` tells "absent" from "null".
+    /// `null` removes the cap, so the outer `Option` separates "absent" from "null".
     #[serde(default, deserialize_with = "present")]
     pub max_concurrent_calls: Option<Option<u32>>,
     pub api_enabled: Option<bool>,
