@@ -106,6 +106,12 @@ async fn write_errors() {
             "Cannot deserialize instance of boolean",
             Value::Null,
         ),
+        (
+            json!({ "LastName": "A", "Company": "Acme", "OwnerId": "005-not-an-id" }),
+            "FIELD_INTEGRITY_EXCEPTION",
+            "Owner ID: id value of incorrect type: 005-not-an-id",
+            json!(["OwnerId"]),
+        ),
     ];
     for (body, code, fragment, fields) in cases {
         let (status, _, response) = session
@@ -236,6 +242,7 @@ async fn update_and_lookup_errors() {
         assert_eq!(actual, status, "{method} {path}: {body}");
         assert_eq!(body[0]["errorCode"], code, "{method} {path}");
     }
+
     let id = session.create_lead(lead("Smith", "s@example.com")).await;
     let (status, _, body) = session
         .call(
@@ -246,6 +253,7 @@ async fn update_and_lookup_errors() {
         .await;
     assert_eq!(status, 400);
     assert_eq!(body[0]["errorCode"], "INVALID_FIELD_FOR_INSERT_UPDATE");
+
     let (status, _, body) = session
         .call(
             "PATCH",
@@ -255,11 +263,13 @@ async fn update_and_lookup_errors() {
         .await;
     assert_eq!(status, 400);
     assert_eq!(body[0]["errorCode"], "REQUIRED_FIELD_MISSING");
+
     let (status, _, body) = session
         .call("GET", &format!("/sobjects/Lead/{id}?fields=Nope"), None)
         .await;
     assert_eq!(status, 400);
     assert_eq!(body[0]["errorCode"], "INVALID_FIELD");
+
     session.sim.stop().await;
 }
 
@@ -438,6 +448,44 @@ const DESCRIBE_FIELD_KEYS: &[&str] = &[
     "nillable",
     "inlineHelpText",
 ];
+
+#[actix_web::test]
+async fn describe_honours_if_modified_since() {
+    let session = start().await;
+    let url = session.data_url("/sobjects/Lead/describe");
+    let response = session
+        .http
+        .get(&url)
+        .bearer_auth(&session.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let last_modified = response.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_string();
+
+    let conditional = |since: String| {
+        session
+            .http
+            .get(&url)
+            .bearer_auth(&session.access_token)
+            .header("If-Modified-Since", since)
+            .send()
+    };
+    let response = conditional(last_modified.clone()).await.unwrap();
+    assert_eq!(response.status(), 304);
+
+    // A describe edit one second later makes the old date stale.
+    tokio::time::sleep(std::time::Duration::from_millis(1_050)).await;
+    session
+        .control("PATCH", "/describe/Lead/Title", json!({ "length": 50 }))
+        .await;
+    let response = conditional(last_modified).await.unwrap();
+    assert_eq!(response.status(), 200);
+    session.sim.stop().await;
+}
 
 #[actix_web::test]
 async fn describe_matches_real_keys() {

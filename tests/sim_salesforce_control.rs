@@ -278,6 +278,47 @@ async fn injected_faults_by_rate() {
 }
 
 #[actix_web::test]
+async fn concurrency_cap_rejects_extra_calls() {
+    let session = start().await;
+    session
+        .control(
+            "POST",
+            "/faults",
+            json!({ "max_concurrent_calls": 1, "latency_ms": 200 }),
+        )
+        .await;
+    let (first, second) = tokio::join!(
+        session.call("GET", "/limits", None),
+        session.call("GET", "/limits", None)
+    );
+    let mut statuses = [first.0, second.0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 403]);
+    let rejected = if first.0 == 403 { first.2 } else { second.2 };
+    assert_eq!(rejected[0]["errorCode"], "REQUEST_LIMIT_EXCEEDED");
+    assert_eq!(
+        rejected[0]["message"],
+        "ConcurrentPerOrgLongTxn Limit exceeded."
+    );
+
+    let (status, knobs) = session
+        .control(
+            "POST",
+            "/faults",
+            json!({ "max_concurrent_calls": null, "latency_ms": 0 }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(knobs["max_concurrent_calls"], Value::Null);
+    let (first, second) = tokio::join!(
+        session.call("GET", "/limits", None),
+        session.call("GET", "/limits", None)
+    );
+    assert_eq!((first.0, second.0), (200, 200));
+    session.sim.stop().await;
+}
+
+#[actix_web::test]
 async fn clock_offset_and_latency() {
     let session = start().await;
     session
@@ -316,14 +357,14 @@ async fn get_updated_and_deleted() {
         .control("POST", "/faults", json!({ "clock_offset_ms": -120_000 }))
         .await;
     let now = Utc::now();
-    let kept = session
+    let kept_id = session
         .create_lead(json!({ "LastName": "Kept", "Company": "B" }))
         .await;
-    let gone = session
+    let deleted_id = session
         .create_lead(json!({ "LastName": "Gone", "Company": "B" }))
         .await;
     session
-        .call("DELETE", &format!("/sobjects/Lead/{gone}"), None)
+        .call("DELETE", &format!("/sobjects/Lead/{deleted_id}"), None)
         .await;
 
     let window_start = now - TimeDelta::minutes(5);
@@ -333,7 +374,7 @@ async fn get_updated_and_deleted() {
         .await;
     let (status, body) = replication(&session, "updated", window_start, window_end).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["ids"], json!([kept]));
+    assert_eq!(body["ids"], json!([kept_id]));
     let covered = body["latestDateCovered"].as_str().unwrap();
     assert_eq!(
         covered,
@@ -341,7 +382,7 @@ async fn get_updated_and_deleted() {
     );
     let (status, body) = replication(&session, "deleted", window_start, window_end).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["deletedRecords"][0]["id"], gone);
+    assert_eq!(body["deletedRecords"][0]["id"], deleted_id);
     assert!(body["deletedRecords"][0]["deletedDate"]
         .as_str()
         .unwrap()

@@ -273,6 +273,25 @@ async fn deactivated_user_and_disabled_api() {
     .await;
     assert_eq!(status, 400);
     assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(body["error_description"], "authentication failure");
+    let code = authorization_code(&session.http, &session.sim.login_url()).await;
+    let response = post_form(
+        &session.http,
+        &format!("{}/services/oauth2/token", session.sim.login_url()),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", "sim-client-id"),
+            ("client_secret", "sim-client-secret"),
+            ("redirect_uri", REDIRECT_URI),
+        ],
+    )
+    .await;
+    assert_eq!(
+        response.status(),
+        400,
+        "a deactivated user cannot approve the app"
+    );
     session.sim.stop().await;
 }
 

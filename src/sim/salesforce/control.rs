@@ -302,6 +302,7 @@ async fn patch_describe(
     let mut state = lock(&state);
     match state.schema.patch_field(object, &field_name, &patch) {
         Some(field) => {
+            state.schema_changed_at = state.now();
             tracing::info!(object = %object, field = %field_name, "Changed a field's describe flags");
             HttpResponse::Ok().json(field)
         }

@@ -63,6 +63,9 @@ pub struct Knobs {
     pub clock_offset_ms: i64,
     /// Delay added before every data API response.
     pub latency_ms: u64,
+    /// Data API calls that may be in flight at once; more get 403 `REQUEST_LIMIT_EXCEEDED`,
+    /// as Salesforce's cap on concurrent long-running requests does. `None` means no cap.
+    pub max_concurrent_calls: Option<u32>,
     /// When false every data API call returns 403 `API_DISABLED_FOR_ORG`.
     pub api_enabled: bool,
     /// When false the installing user is deactivated: its sessions and refresh tokens stop
@@ -81,6 +84,9 @@ pub struct KnobsPatch {
     pub commit_delay_ms: Option<u64>,
     pub clock_offset_ms: Option<i64>,
     pub latency_ms: Option<u64>,
+    /// `null` removes the cap, so the outer `Option` separates "absent" from "null".
+    #[serde(default, deserialize_with = "present")]
+    pub max_concurrent_calls: Option<Option<u32>>,
     pub api_enabled: Option<bool>,
     pub user_active: Option<bool>,
     pub daily_api_limit: Option<u64>,
@@ -115,6 +121,7 @@ impl Knobs {
             commit_delay_ms,
             clock_offset_ms,
             latency_ms,
+            max_concurrent_calls,
             api_enabled,
             user_active,
             daily_api_limit,
@@ -187,6 +194,23 @@ pub fn unable_to_lock_row() -> ApiError {
         "unable to obtain exclusive access to this record or 1 records",
     )
     .with_fields(Vec::new())
+}
+
+/// Deserializes a key that is present, even as `null`, into `Some`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+pub fn concurrent_limit_exceeded() -> ApiError {
+    ApiError::new(
+        403,
+        "REQUEST_LIMIT_EXCEEDED",
+        "ConcurrentPerOrgLongTxn Limit exceeded.",
+    )
 }
 
 pub fn request_limit_exceeded() -> ApiError {

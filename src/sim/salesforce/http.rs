@@ -14,7 +14,9 @@ use serde_json::{json, Value};
 use super::api::{dispatch, endpoint_kind, ApiRequest};
 use super::composite::split_data_path;
 use super::error::{ApiError, ApiResponse};
-use super::faults::{fault_response, request_limit_exceeded, FaultResponse};
+use super::faults::{
+    concurrent_limit_exceeded, fault_response, request_limit_exceeded, FaultResponse,
+};
 use super::oauth::{identity, token_response, OAuthError};
 use super::state::SimState;
 
@@ -51,6 +53,10 @@ pub async fn data_api(
         return to_http(ApiError::not_found().into(), None);
     };
 
+    let Some(_in_flight) = InFlight::enter(&state) else {
+        let state = lock(&state);
+        return to_http(concurrent_limit_exceeded().into(), Some(&state));
+    };
     let latency = lock(&state).knobs.latency_ms;
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -102,10 +108,34 @@ pub async fn data_api(
         body: &body,
         version,
         batch_size: batch_size(&request),
+        if_modified_since: if_modified_since(&request),
     };
     let response = dispatch(&mut state, &api_request);
     state.record_fault = None;
     to_http(response, Some(&state))
+}
+
+/// One data API call counted in `calls_in_flight` until it is dropped.
+struct InFlight(SharedState);
+
+impl InFlight {
+    /// Counts a call in, or returns `None` when the concurrency cap is reached.
+    fn enter(state: &SharedState) -> Option<InFlight> {
+        let mut guard = lock(state);
+        let cap = guard.knobs.max_concurrent_calls;
+        if cap.is_some_and(|cap| guard.calls_in_flight >= cap) {
+            return None;
+        }
+        guard.calls_in_flight += 1;
+        Some(InFlight(state.clone()))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut guard = lock(&self.0);
+        guard.calls_in_flight = guard.calls_in_flight.saturating_sub(1);
+    }
 }
 
 fn bearer_token(request: &HttpRequest) -> Option<&str> {
@@ -126,6 +156,13 @@ fn batch_size(request: &HttpRequest) -> Option<usize> {
         .split(',')
         .find_map(|option| option.trim().strip_prefix("batchSize="))
         .and_then(|size| size.trim().parse().ok())
+}
+
+fn if_modified_since(request: &HttpRequest) -> Option<chrono::DateTime<chrono::Utc>> {
+    let header = request.headers().get("If-Modified-Since")?.to_str().ok()?;
+    chrono::DateTime::parse_from_rfc2822(header)
+        .ok()
+        .map(|moment| moment.with_timezone(&chrono::Utc))
 }
 
 pub fn query_map(query_string: &str) -> HashMap<String, String> {
@@ -232,6 +269,9 @@ pub async fn token(body: Bytes, state: SharedState) -> HttpResponse {
     if form.get("client_secret") != Some(&state.config.client_secret) {
         return oauth_error(OAuthError::invalid_client());
     }
+    if !state.knobs.user_active {
+        return oauth_error(OAuthError::user_inactive());
+    }
     let ttl = Duration::from_millis(state.knobs.access_token_ttl_ms);
     let issued = match grant_type.as_str() {
         "authorization_code" => {
@@ -247,9 +287,6 @@ pub async fn token(body: Bytes, state: SharedState) -> HttpResponse {
             let Some(refresh_token) = form.get("refresh_token") else {
                 return oauth_error(OAuthError::missing("refresh token is missing"));
             };
-            if !state.knobs.user_active {
-                return oauth_error(OAuthError::user_inactive());
-            }
             let rotate = state.config.rotate_refresh_tokens;
             state.oauth.refresh(refresh_token, ttl, rotate)
         }

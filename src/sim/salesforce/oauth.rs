@@ -242,7 +242,7 @@ impl OAuthError {
     }
 
     pub fn user_inactive() -> OAuthError {
-        OAuthError::new(400, "invalid_grant", "inactive user")
+        OAuthError::new(400, "invalid_grant", "authentication failure")
     }
 
     pub fn missing(description: &'static str) -> OAuthError {

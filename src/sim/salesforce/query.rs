@@ -32,6 +32,9 @@ impl SimState {
             )
         })?;
         let compiled = compile(text, &self.schema)?;
+        if include_deleted {
+            self.purge_recycle_bin();
+        }
         let matches = run(&compiled, &self.store, include_deleted);
 
         let Some(fields) = &compiled.fields else {
