@@ -19,8 +19,6 @@ pub enum ConvertError {
     UnusedTopic(String),
     #[error("{topic} notification has an invalid contact id {id:?}")]
     InvalidContactId { topic: String, id: String },
-    #[error("contact.merged notification has no merged_from contact id")]
-    MissingMergedFrom,
 }
 
 /// The event of a notification and the person it is routed to.
@@ -52,10 +50,11 @@ pub fn event_of(
             at: source_time(item, notification.created_at),
         },
         "contact.merged" => {
-            let lead_id = item
-                .pointer("/merged_from/id")
-                .and_then(Value::as_str)
-                .ok_or(ConvertError::MissingMergedFrom)?;
+            // Some deliveries carry only the surviving contact, without `merged_from`; they
+            // still report a change of that contact.
+            let Some(lead_id) = item.pointer("/merged_from/id").and_then(Value::as_str) else {
+                return Ok((target, Event::PersonUpdated(change())));
+            };
             let lead = IntercomRef {
                 id: parse_id(&notification.topic, lead_id)?,
                 role: IntercomRole::Lead,
@@ -168,6 +167,19 @@ mod tests {
         };
         assert_eq!(lead.id.as_str(), "lead1");
         assert!(matches!(event, Event::LeadBecameUser { .. }));
+    }
+
+    #[test]
+    fn merged_without_merged_from_updates_survivor() {
+        let item = serde_json::json!({"type": "contact", "id": "user1", "role": "user",
+            "email": "user@example.com", "updated_at": 5});
+        let (target, event) =
+            event_of(&notification("contact.merged", item), &attributes()).unwrap();
+        let Target::Person(PersonRef::Intercom(user)) = target else {
+            panic!("expected the surviving contact as target");
+        };
+        assert_eq!(user.id.as_str(), "user1");
+        assert!(matches!(event, Event::PersonUpdated(_)));
     }
 
     #[test]
