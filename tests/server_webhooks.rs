@@ -21,7 +21,10 @@ fn fixture(name: &str) -> Vec<u8> {
 
 /// Posts `body` signed with the server's webhook secret; returns (status, body).
 async fn post_signed(harness: &Harness, body: Vec<u8>) -> (u16, Value) {
-    let signature = sign(&body, harness.sandbox.config.intercom.webhook_secret.as_bytes());
+    let signature = sign(
+        &body,
+        harness.sandbox.config.intercom.webhook_secret.as_bytes(),
+    );
     post(harness, body, Some(signature)).await
 }
 
@@ -76,13 +79,37 @@ async fn assert_nothing_stored(harness: &Harness) {
 #[actix_rt::test]
 async fn captured_notifications_become_events() {
     let cases = [
-        ("webhook_contact_user_created.json", "contact.user.created", "created"),
-        ("webhook_contact_lead_created.json", "contact.lead.created", "created"),
-        ("webhook_contact_user_updated.json", "contact.user.updated", "updated"),
-        ("webhook_contact_lead_updated.json", "contact.lead.updated", "updated"),
-        ("webhook_contact_email_updated.json", "contact.email.updated", "key_updated"),
+        (
+            "webhook_contact_user_created.json",
+            "contact.user.created",
+            "created",
+        ),
+        (
+            "webhook_contact_lead_created.json",
+            "contact.lead.created",
+            "created",
+        ),
+        (
+            "webhook_contact_user_updated.json",
+            "contact.user.updated",
+            "updated",
+        ),
+        (
+            "webhook_contact_lead_updated.json",
+            "contact.lead.updated",
+            "updated",
+        ),
+        (
+            "webhook_contact_email_updated.json",
+            "contact.email.updated",
+            "key_updated",
+        ),
         ("webhook_contact_deleted.json", "contact.deleted", "deleted"),
-        ("webhook_contact_archived.json", "contact.archived", "deleted"),
+        (
+            "webhook_contact_archived.json",
+            "contact.archived",
+            "deleted",
+        ),
         // This capture has only the surviving contact, no `merged_from`.
         ("webhook_contact_merged.json", "contact.merged", "updated"),
     ];
@@ -119,7 +146,8 @@ async fn captured_notifications_become_events() {
 #[test]
 fn merged_with_merged_from_moves_lead() {
     let mut body: Value = serde_json::from_slice(&fixture("webhook_contact_merged.json")).unwrap();
-    body["data"]["item"]["merged_from"] = json!({"type": "contact", "id": "6961f1c19b981fb5a0b90afa"});
+    body["data"]["item"]["merged_from"] =
+        json!({"type": "contact", "id": "6961f1c19b981fb5a0b90afa"});
 
     let kind = event_kind(&serde_json::to_vec(&body).unwrap());
 
@@ -138,7 +166,10 @@ async fn ping_is_acknowledged_and_ignored() {
     assert_eq!(answer["status"], "ignored");
     let metrics = harness.metrics().await;
     assert_eq!(
-        metric_value(&metrics, r#"intersync_webhooks_ignored_total{topic="ping"}"#),
+        metric_value(
+            &metrics,
+            r#"intersync_webhooks_ignored_total{topic="ping"}"#
+        ),
         1.0,
         "{metrics}"
     );
@@ -159,7 +190,10 @@ async fn replayed_notification_is_stored_once() {
     assert_eq!(answer["status"], "duplicate");
     let metrics = harness.metrics().await;
     assert_eq!(metric_value(&metrics, "intersync_inbox_pushed_total"), 1.0);
-    assert_eq!(metric_value(&metrics, "intersync_webhooks_duplicate_total"), 1.0);
+    assert_eq!(
+        metric_value(&metrics, "intersync_webhooks_duplicate_total"),
+        1.0
+    );
     harness.stop().await;
 }
 
@@ -173,7 +207,10 @@ async fn missing_signature_is_rejected() {
     assert!(answer.to_string().contains("X-Hub-Signature"), "{answer}");
     let metrics = harness.metrics().await;
     assert_eq!(
-        metric_value(&metrics, r#"intersync_webhooks_rejected_total{reason="signature"}"#),
+        metric_value(
+            &metrics,
+            r#"intersync_webhooks_rejected_total{reason="signature"}"#
+        ),
         1.0
     );
     assert_nothing_stored(&harness).await;
@@ -185,7 +222,10 @@ async fn bad_signatures_are_rejected() {
     let harness = start().await;
     let body = fixture("webhook_contact_user_created.json");
     let wrong_secret = sign(&body, b"not-the-secret");
-    let other_body = sign(b"{}", harness.sandbox.config.intercom.webhook_secret.as_bytes());
+    let other_body = sign(
+        b"{}",
+        harness.sandbox.config.intercom.webhook_secret.as_bytes(),
+    );
     let cases = [
         wrong_secret,
         other_body,
@@ -265,7 +305,10 @@ async fn oversized_body_is_rejected() {
     assert_eq!(status, 413, "{answer}");
     let metrics = harness.metrics().await;
     assert_eq!(
-        metric_value(&metrics, r#"intersync_webhooks_rejected_total{reason="too_large"}"#),
+        metric_value(
+            &metrics,
+            r#"intersync_webhooks_rejected_total{reason="too_large"}"#
+        ),
         1.0
     );
     assert_nothing_stored(&harness).await;
@@ -278,7 +321,12 @@ async fn invalid_email_is_rejected() {
     let original: Value =
         serde_json::from_slice(&fixture("webhook_contact_user_created.json")).unwrap();
 
-    for email in ["not-an-email", "two@@example.com", "spaces in@example.com", "nodot@example"] {
+    for email in [
+        "not-an-email",
+        "two@@example.com",
+        "spaces in@example.com",
+        "nodot@example",
+    ] {
         let mut body = original.clone();
         body["data"]["item"]["email"] = json!(email);
         body["id"] = json!(format!("notif_invalid_{}", email.len()));
@@ -286,7 +334,10 @@ async fn invalid_email_is_rejected() {
         let (status, answer) = post_signed(&harness, serde_json::to_vec(&body).unwrap()).await;
 
         assert_eq!(status, 400, "email {email:?}: {answer}");
-        assert!(answer.to_string().contains(email), "email {email:?}: {answer}");
+        assert!(
+            answer.to_string().contains(email),
+            "email {email:?}: {answer}"
+        );
     }
 
     assert_nothing_stored(&harness).await;

@@ -293,6 +293,36 @@ impl Harness {
             .to_owned()
     }
 
+    /// Changes the describe flags of one Salesforce field in the simulator.
+    pub async fn sf_patch_field(&self, object: &str, field: &str, patch: Value) {
+        let response = self
+            .http()
+            .patch(format!(
+                "{}/_sim/describe/{object}/{field}",
+                self.sandbox.salesforce.login_url()
+            ))
+            .json(&patch)
+            .send()
+            .await
+            .expect("call the describe endpoint");
+        assert!(
+            response.status().is_success(),
+            "patching {object}.{field} with {patch} failed"
+        );
+    }
+
+    /// Runs a healthcheck now and returns its report.
+    pub async fn healthcheck(&self) -> Value {
+        let response = self
+            .http()
+            .post(format!("{}/actions/healthcheck", self.server_url()))
+            .send()
+            .await
+            .expect("call POST /actions/healthcheck");
+        assert!(response.status().is_success(), "the healthcheck failed");
+        response.json().await.expect("a JSON health report")
+    }
+
     /// Sets realism knobs of the Salesforce simulator.
     pub async fn sf_faults(&self, knobs: Value) {
         let response = self
@@ -621,6 +651,49 @@ impl Harness {
     pub async fn stop(self) {
         self.sandbox.stop().await;
     }
+}
+
+/// Authorizes a server's Salesforce connection the way an operator does: `GET /oauth/start`,
+/// then the authorize redirect, then `GET /oauth/callback` on the server with the code.
+pub async fn authorize_server(http: &reqwest::Client, server_url: &str) {
+    let start = http
+        .get(format!("{server_url}/oauth/start"))
+        .send()
+        .await
+        .expect("call GET /oauth/start");
+    assert_eq!(start.status(), 302, "GET /oauth/start did not redirect");
+    let authorize = start.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .expect("a text Location header")
+        .to_owned();
+    let consent = http
+        .get(&authorize)
+        .send()
+        .await
+        .expect("call the authorize endpoint");
+    let callback = consent.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .expect("a text Location header")
+        .to_owned();
+    let callback = reqwest::Url::parse(&callback).expect("the callback is a URL");
+    let code = callback
+        .query_pairs()
+        .find(|(name, _)| name == "code")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_else(|| panic!("no code in {callback}"));
+    let response = http
+        .get(format!("{server_url}/oauth/callback"))
+        .query(&[("code", code.as_str())])
+        .send()
+        .await
+        .expect("call GET /oauth/callback");
+    let status = response.status();
+    assert_eq!(
+        status,
+        200,
+        "GET /oauth/callback failed: {}",
+        response.text().await.unwrap_or_default()
+    );
 }
 
 /// Copies the keys of `extra` into `base`.
