@@ -1,8 +1,8 @@
 //! Every captured Salesforce and Intercom body is parsed by the connectors' response types,
 //! with its values checked.
 //!
-//! The bodies live outside the repository, in `shared/fixtures/` beside the checkout; set
-//! `INTERSYNC_FIXTURES` to their folder to run these tests from elsewhere.
+//! The bodies are in `tests/fixtures/` (`SOURCES.md` there says where each comes from); set
+//! `INTERSYNC_FIXTURES` to another folder of the same layout to parse other captures.
 
 use std::path::{Path, PathBuf};
 
@@ -22,17 +22,7 @@ fn fixtures_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("INTERSYNC_FIXTURES") {
         return PathBuf::from(dir);
     }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|dir| dir.join("shared/fixtures"))
-        .find(|dir| dir.join("SOURCES.md").is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "no shared/fixtures folder above {}; set INTERSYNC_FIXTURES to the fixtures folder",
-                manifest.display()
-            )
-        })
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 fn read(name: &str) -> String {
