@@ -67,6 +67,12 @@ pub struct Server {
 impl Server {
     /// Opens the store, starts every actor and binds the HTTP listener.
     pub async fn start(config: Config, options: StartOptions) -> anyhow::Result<Server> {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            )
+        })?;
         let store_path = config.store_path();
         let store = Store::open(&store_path)
             .and_then(|store| store.with_workspace(&config.workspace_id))
