@@ -156,9 +156,8 @@ async fn deliver(http: &reqwest::Client, server: &str, body: Vec<u8>, signature:
     matches!(response, Ok(response) if response.status() == 200)
 }
 
-/// Leads per email, from the simulator's data API.
-async fn leads_by_email(http: &reqwest::Client, salesforce: &SalesforceSim) -> Vec<String> {
-    let token = salesforce_token(http, salesforce).await;
+/// The email of every Lead, deleted ones included, from the simulator's data API.
+async fn leads_by_email(http: &reqwest::Client, salesforce: &SalesforceSim, token: &str) -> Vec<String> {
     let response: Value = http
         .get(format!("{}/services/data/v60.0/queryAll", salesforce.instance_url()))
         .bearer_auth(token)
@@ -178,6 +177,8 @@ async fn leads_by_email(http: &reqwest::Client, salesforce: &SalesforceSim) -> V
         .collect()
 }
 
+/// Runs the OAuth web flow for the test's own client. Salesforce keeps a few refresh tokens
+/// per user and revokes the oldest, so the test asks once and does not push out the server's.
 async fn salesforce_token(http: &reqwest::Client, salesforce: &SalesforceSim) -> String {
     let defaults = SalesforceSimConfig::default();
     let login = salesforce.login_url();
@@ -291,9 +292,10 @@ async fn sigkill_mid_burst_loses_and_repeats_nothing() {
         assert!(delivered, "webhook {index} was not accepted after the restart");
     }
 
+    let token = salesforce_token(&http, &salesforce).await;
     wait_for("every webhook applied after the restart", || async {
         let (_, status) = status_of(&http, &server).await;
-        let leads = leads_by_email(&http, &salesforce).await.len();
+        let leads = leads_by_email(&http, &salesforce, &token).await.len();
         if status["inbox_depth"] == 0 && status["pending_writes"] == 0 && leads >= PEOPLE {
             Ok(())
         } else {
@@ -302,7 +304,7 @@ async fn sigkill_mid_burst_loses_and_repeats_nothing() {
     })
     .await;
     let (_, status) = status_of(&http, &server).await;
-    let leads = leads_by_email(&http, &salesforce).await;
+    let leads = leads_by_email(&http, &salesforce, &token).await;
     child.kill().expect("stop the server");
     let _ = child.wait();
 

@@ -238,6 +238,45 @@ async fn revoked_token_needs_reauthorization() {
 }
 
 #[actix_rt::test]
+async fn revoked_token_pauses_writes_without_loss() {
+    let mut harness = start_checked().await;
+    let (contact, lead) = harness.mapped_pair("paused@example.com").await;
+    let response = harness
+        .http()
+        .post(format!(
+            "{}/_sim/oauth/revoke",
+            harness.sandbox.salesforce.login_url()
+        ))
+        .send()
+        .await
+        .expect("call the revoke endpoint");
+    assert!(response.status().is_success());
+
+    harness
+        .ic_update(&contact, json!({"phone": "+1 555 0777"}))
+        .await;
+    wait_for("connection needs_reauthorization", || async {
+        let (_, status) = harness.status().await;
+        if status["connection"] == "needs_reauthorization" {
+            Ok(())
+        } else {
+            Err(status)
+        }
+    })
+    .await;
+    authorize_server(harness.http(), &harness.server_url()).await;
+    harness.renew_sf_session().await;
+
+    harness
+        .wait_sf_field("Lead", &lead, "Phone", json!("+1 555 0777"))
+        .await;
+    harness.wait_inbox_empty().await;
+    let (_, status) = harness.status().await;
+    assert_eq!(status["sync_errors"], 0, "status: {status}");
+    harness.stop().await;
+}
+
+#[actix_rt::test]
 async fn metrics_count_sync_work() {
     let harness = start_checked().await;
     let (contact, lead) = harness.mapped_pair("metrics@example.com").await;

@@ -140,6 +140,13 @@ pub async fn settle(duration: Duration) {
 }
 
 impl Harness {
+    /// Authorizes the test's own Salesforce client again, after its tokens were revoked.
+    pub async fn renew_sf_session(&mut self) {
+        let (token, instance) = salesforce_session(&self.sandbox).await;
+        self.sf_token = token;
+        self.sf_instance = instance;
+    }
+
     pub fn http(&self) -> &reqwest::Client {
         &self.sandbox.http
     }
