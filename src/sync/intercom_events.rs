@@ -19,8 +19,6 @@ pub enum ConvertError {
     UnusedTopic(String),
     #[error("{topic} notification has an invalid contact id {id:?}")]
     InvalidContactId { topic: String, id: String },
-    #[error("contact.merged notification has no merged_from contact id")]
-    MissingMergedFrom,
 }
 
 /// The event of a notification and the person it is routed to.
@@ -52,10 +50,11 @@ pub fn event_of(
             at: source_time(item, notification.created_at),
         },
         "contact.merged" => {
-            let lead_id = item
-                .pointer("/merged_from/id")
-                .and_then(Value::as_str)
-                .ok_or(ConvertError::MissingMergedFrom)?;
+            // The surviving contact names the lead in `merged_from`; a notification without
+            // it is still a hint that the surviving contact changed.
+            let Some(lead_id) = item.pointer("/merged_from/id").and_then(Value::as_str) else {
+                return Ok((target, Event::PersonUpdated(change())));
+            };
             let lead = IntercomRef {
                 id: parse_id(&notification.topic, lead_id)?,
                 role: IntercomRole::Lead,
