@@ -510,8 +510,30 @@ async fn search_lags_by_index_delay() {
         "search shows the indexed version"
     );
     tokio::time::sleep(Duration::from_millis(350)).await;
-    let (_, body) = search_ids(&sim, by_email).await;
+    let (_, body) = search_ids(&sim, by_email.clone()).await;
     assert_eq!(body["data"][0]["name"], "After");
+
+    sim.put(
+        &format!("/contacts/{}", contact["id"].as_str().unwrap()),
+        json!({"email": "moved@example.com"}),
+    )
+    .send()
+    .await
+    .unwrap();
+    let by_new_email =
+        json!({"query": {"field": "email", "operator": "=", "value": "moved@example.com"}});
+    let (_, body) = search_ids(&sim, by_email.clone()).await;
+    assert_eq!(
+        body["total_count"], 1,
+        "the old email still matches until indexed"
+    );
+    let (_, body) = search_ids(&sim, by_new_email.clone()).await;
+    assert_eq!(body["total_count"], 0);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let (_, body) = search_ids(&sim, by_email).await;
+    assert_eq!(body["total_count"], 0);
+    let (_, body) = search_ids(&sim, by_new_email).await;
+    assert_eq!(body["total_count"], 1);
     sim.stop().await;
 }
 
