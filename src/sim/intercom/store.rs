@@ -393,11 +393,6 @@ impl ContactStore {
         self.unindex(&lead);
         self.pending_index.remove(from);
         self.merged_into.insert(from.to_string(), into.to_string());
-        for target in self.merged_into.values_mut() {
-            if target == from {
-                *target = into.to_string();
-            }
-        }
 
         let mut merged = user.clone();
         fill_missing(&mut merged.email, &lead.email);
@@ -635,5 +630,79 @@ fn apply_fields(contact: &mut Contact, fields: &ContactFields) {
                 contact.custom_attributes.insert(key.clone(), value.clone());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(role: Role, email: &str) -> ContactFields {
+        ContactFields {
+            role: Some(role),
+            email: Some(Some(email.to_string())),
+            ..ContactFields::default()
+        }
+    }
+
+    #[test]
+    fn ids_sort_in_creation_order() {
+        let mut store = ContactStore::default();
+        let first = store
+            .create(fields(Role::User, "a@example.com"), 1_000, 0)
+            .unwrap();
+        let second = store
+            .create(fields(Role::User, "b@example.com"), 1_000, 0)
+            .unwrap();
+        assert_eq!(first.id.len(), 24);
+        assert!(first.id < second.id);
+    }
+
+    #[test]
+    fn unchanged_update_keeps_updated_at() {
+        let mut store = ContactStore::default();
+        let contact = store
+            .create(fields(Role::User, "a@example.com"), 1_000, 0)
+            .unwrap();
+        let (before, after) = store
+            .update(&contact.id, fields(Role::User, "a@example.com"), 9_000, 0)
+            .unwrap();
+        assert_eq!(before, after);
+        assert_eq!(after.updated_at_ms, 1_000);
+    }
+
+    #[test]
+    fn merged_lead_points_at_user() {
+        let mut store = ContactStore::default();
+        let lead = store
+            .create(fields(Role::Lead, "l@example.com"), 1_000, 0)
+            .unwrap();
+        let user = store
+            .create(fields(Role::User, "u@example.com"), 1_000, 0)
+            .unwrap();
+        store.merge(&lead.id, &user.id, 2_000, 0).unwrap();
+
+        assert_eq!(
+            store.get(&lead.id).unwrap_err(),
+            LookupError::Merged(user.id.clone())
+        );
+        assert_eq!(store.counts().merged, 1);
+        assert_eq!(store.counts().lead, 0);
+    }
+
+    #[test]
+    fn deleted_email_is_free_again() {
+        let mut store = ContactStore::default();
+        let contact = store
+            .create(fields(Role::User, "A@example.com"), 1_000, 0)
+            .unwrap();
+        assert!(store
+            .create(fields(Role::User, "a@EXAMPLE.com"), 1_000, 0)
+            .is_err());
+
+        store.delete(&contact.id).unwrap();
+        assert!(store
+            .create(fields(Role::User, "a@example.com"), 1_000, 0)
+            .is_ok());
     }
 }
