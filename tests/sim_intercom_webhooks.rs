@@ -96,6 +96,16 @@ async fn created_user_notification_is_signed() {
         item["sms_consent"], false,
         "notification items carry the messaging flags"
     );
+    assert_eq!(item["unsubscribed_from_sms"], false);
+    assert_eq!(item["enabled_push_messaging"], Value::Null);
+    let rest_keys = keys(&contact);
+    let item_keys = keys(item);
+    assert_eq!(
+        item_keys.len(),
+        rest_keys.len() + 3,
+        "the REST keys plus three flags"
+    );
+    assert!(rest_keys.iter().all(|key| item_keys.contains(key)));
     let updated_at = item["updated_at"]
         .as_str()
         .expect("notification timestamps are ISO strings");
