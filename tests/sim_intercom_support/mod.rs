@@ -239,10 +239,12 @@ pub async fn subscribe(sim: &Sim, receiver: &Receiver) {
 
 /// Returns the keys of a JSON object, sorted.
 pub fn keys(value: &Value) -> Vec<String> {
-    value
+    let mut keys: Vec<String> = value
         .as_object()
         .expect("an object")
         .keys()
         .cloned()
-        .collect()
+        .collect();
+    keys.sort();
+    keys
 }
