@@ -472,7 +472,7 @@ async fn search_pages_and_sorts() {
 async fn search_lags_by_index_delay() {
     let sim = Sim::start().await;
     let knobs = sim
-        .control("/_sim/faults", json!({"search_index_delay_ms": 300}))
+        .control("/_sim/faults", json!({"search_index_delay_ms": 500}))
         .await;
     assert_eq!(knobs.status(), 200);
     let contact = sim
@@ -493,7 +493,7 @@ async fn search_lags_by_index_delay() {
         .unwrap();
     assert_eq!(fetched.status(), 200, "GET sees it at once");
 
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::sleep(Duration::from_millis(550)).await;
     let (_, body) = search_ids(&sim, by_email.clone()).await;
     assert_eq!(body["total_count"], 1);
 
@@ -509,9 +509,31 @@ async fn search_lags_by_index_delay() {
         body["data"][0]["name"], "Before",
         "search shows the indexed version"
     );
-    tokio::time::sleep(Duration::from_millis(350)).await;
-    let (_, body) = search_ids(&sim, by_email).await;
+    tokio::time::sleep(Duration::from_millis(550)).await;
+    let (_, body) = search_ids(&sim, by_email.clone()).await;
     assert_eq!(body["data"][0]["name"], "After");
+
+    sim.put(
+        &format!("/contacts/{}", contact["id"].as_str().unwrap()),
+        json!({"email": "moved@example.com"}),
+    )
+    .send()
+    .await
+    .unwrap();
+    let by_new_email =
+        json!({"query": {"field": "email", "operator": "=", "value": "moved@example.com"}});
+    let (_, body) = search_ids(&sim, by_email.clone()).await;
+    assert_eq!(
+        body["total_count"], 1,
+        "the old email still matches until indexed"
+    );
+    let (_, body) = search_ids(&sim, by_new_email.clone()).await;
+    assert_eq!(body["total_count"], 0);
+    tokio::time::sleep(Duration::from_millis(550)).await;
+    let (_, body) = search_ids(&sim, by_email).await;
+    assert_eq!(body["total_count"], 0);
+    let (_, body) = search_ids(&sim, by_new_email).await;
+    assert_eq!(body["total_count"], 1);
     sim.stop().await;
 }
 

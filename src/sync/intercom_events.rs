@@ -50,8 +50,8 @@ pub fn event_of(
             at: source_time(item, notification.created_at),
         },
         "contact.merged" => {
-            // Some deliveries carry only the surviving contact, without `merged_from`; they
-            // still report a change of that contact.
+            // The surviving contact names the lead in `merged_from`; a notification without
+            // it is still a hint that the surviving contact changed.
             let Some(lead_id) = item.pointer("/merged_from/id").and_then(Value::as_str) else {
                 return Ok((target, Event::PersonUpdated(change())));
             };
@@ -115,12 +115,17 @@ pub fn person_change(
 }
 
 /// The contact's `updated_at`, or the notification's time for items that carry none.
+/// The REST API sends Unix seconds; notification items send RFC 3339 with milliseconds.
 fn source_time(item: &Value, fallback_secs: i64) -> Timestamp {
-    let seconds = item
-        .get("updated_at")
-        .and_then(Value::as_i64)
-        .unwrap_or(fallback_secs);
-    Timestamp::from_secs(seconds)
+    match item.get("updated_at") {
+        Some(Value::Number(seconds)) => seconds
+            .as_i64()
+            .map_or(Timestamp::from_secs(fallback_secs), Timestamp::from_secs),
+        Some(Value::String(text)) => chrono::DateTime::parse_from_rfc3339(text)
+            .map(|time| Timestamp::from_millis(time.timestamp_millis()))
+            .unwrap_or(Timestamp::from_secs(fallback_secs)),
+        _ => Timestamp::from_secs(fallback_secs),
+    }
 }
 
 #[cfg(test)]
@@ -170,16 +175,14 @@ mod tests {
     }
 
     #[test]
-    fn merged_without_merged_from_updates_survivor() {
-        let item = serde_json::json!({"type": "contact", "id": "user1", "role": "user",
-            "email": "user@example.com", "updated_at": 5});
-        let (target, event) =
-            event_of(&notification("contact.merged", item), &attributes()).unwrap();
-        let Target::Person(PersonRef::Intercom(user)) = target else {
-            panic!("expected the surviving contact as target");
+    fn iso_updated_at_keeps_milliseconds() {
+        let item = serde_json::json!({"type": "contact", "id": "abc", "role": "user",
+            "updated_at": "2026-01-10T04:39:55.465+00:00"});
+        let (_, event) = event_of(&notification("contact.user.updated", item), &attributes()).unwrap();
+        let Event::PersonUpdated(change) = event else {
+            panic!("expected an update");
         };
-        assert_eq!(user.id.as_str(), "user1");
-        assert!(matches!(event, Event::PersonUpdated(_)));
+        assert_eq!(change.at, Timestamp::from_millis(1_768_019_995_465));
     }
 
     #[test]

@@ -84,6 +84,23 @@ impl Sim {
         response.json().await.unwrap()
     }
 
+    /// Polls a webhook counter until it reaches `expected` or two seconds pass, and returns its
+    /// last value. Counters move after the receiver's response, so a receiver can see a
+    /// delivery before its counter changes.
+    pub async fn webhook_counter(&self, name: &str, expected: u64) -> u64 {
+        let mut value = 0;
+        for _ in 0..80 {
+            value = self.stats().await["webhooks"][name]
+                .as_u64()
+                .unwrap_or_default();
+            if value == expected {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        value
+    }
+
     /// Creates a contact and returns its body, failing the test on any status but 200.
     pub async fn create(&self, body: Value) -> Value {
         let response = self.post("/contacts", body).send().await.unwrap();
@@ -222,10 +239,12 @@ pub async fn subscribe(sim: &Sim, receiver: &Receiver) {
 
 /// Returns the keys of a JSON object, sorted.
 pub fn keys(value: &Value) -> Vec<String> {
-    value
+    let mut keys: Vec<String> = value
         .as_object()
         .expect("an object")
         .keys()
         .cloned()
-        .collect()
+        .collect();
+    keys.sort();
+    keys
 }

@@ -57,7 +57,15 @@ pub async fn run(context: &Context, work: PendingWork) {
             let result = context.intercom.find_by_email(key.as_str()).await;
             context.services.metrics.api_call(System::Intercom);
             let outcome = match result {
-                Ok(contacts) => outcome_of(&context.services.attributes, contacts),
+                Ok(mut contacts) => {
+                    contacts.retain(|contact| {
+                        reference(contact).is_some_and(|person| {
+                            let person = PersonRef::Intercom(person);
+                            !super::mapped_elsewhere(&context.services, &person, work.mapping_id)
+                        })
+                    });
+                    outcome_of(&context.services.attributes, contacts)
+                }
                 Err(error) => {
                     warn!(mapping_id = work.mapping_id, %error, "Failed to search Intercom by email");
                     LookUpOutcome::Failed(remote_error(error.class(), error.to_string()))

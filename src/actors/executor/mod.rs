@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use intersync_fsm::{Effect, SalesforceObject, Side};
+use intersync_fsm::{Effect, PersonRef, SalesforceObject, Side, State};
 use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
@@ -26,6 +26,7 @@ use super::work::PendingWork;
 use crate::connectors::intercom::IntercomClient;
 use crate::connectors::salesforce::SalesforceClient;
 use crate::health::board::StatusBoard;
+use crate::store::MappingId;
 
 pub use answers::remote_error;
 
@@ -216,6 +217,29 @@ impl Handler<PendingWork> for Executor {
             }
         }
     }
+}
+
+/// Whether `person` belongs to a mapping other than `mapping_id` that is mapped to someone.
+/// A look-up leaves such people out: one record is never mapped to two people.
+pub fn mapped_elsewhere(services: &Services, person: &PersonRef, mapping_id: MappingId) -> bool {
+    let owner = match person {
+        PersonRef::Intercom(contact) => services.store.mapping_by_intercom_id(contact.id.as_str()),
+        PersonRef::Salesforce(record) => services.store.mapping_by_salesforce_id(record.id.as_str()),
+    };
+    let Ok(Some(owner)) = owner else {
+        return false;
+    };
+    if owner == mapping_id {
+        return false;
+    }
+    let mapped = matches!(
+        services.store.get_mapping::<State>(owner),
+        Ok(Some(mapping)) if matches!(mapping.state, State::Mapped(_) | State::Qualified(_))
+    );
+    if mapped {
+        warn!(mapping_id, owner, person = ?person, "A look-up found a person who is already mapped; leaving them out");
+    }
+    mapped
 }
 
 /// Re-sends the pending records left by a previous run; called once at start-up.

@@ -369,11 +369,18 @@ pub async fn look_up(context: &Context, batch: Vec<PendingWork>) {
         let Effect::LookUp { side, key } = &work.effect else {
             continue;
         };
-        let matches = by_key
+        let matches: Vec<&(SalesforceObject, Map<String, Value>)> = by_key
             .get(key.as_str())
             .map(Vec::as_slice)
-            .unwrap_or_default();
-        let outcome = match matches {
+            .unwrap_or_default()
+            .iter()
+            .filter(|(object, row)| {
+                row_person(*object, row).is_some_and(|person| {
+                    !super::mapped_elsewhere(&context.services, &person, work.mapping_id)
+                })
+            })
+            .collect();
+        let outcome = match matches.as_slice() {
             [] => LookUpOutcome::NoMatch,
             [(object, row)] => match found(context, *object, row) {
                 Some(change) => LookUpOutcome::OneMatch(change),
@@ -382,13 +389,7 @@ pub async fn look_up(context: &Context, batch: Vec<PendingWork>) {
             several => LookUpOutcome::SeveralMatches {
                 candidates: several
                     .iter()
-                    .filter_map(|(object, row)| {
-                        let (_, id) = row_position(row).ok()?;
-                        Some(PersonRef::Salesforce(SalesforceRef {
-                            id: SalesforceId::parse(&id).ok()?,
-                            object: *object,
-                        }))
-                    })
+                    .filter_map(|(object, row)| row_person(*object, row))
                     .collect(),
             },
         };
@@ -399,6 +400,14 @@ pub async fn look_up(context: &Context, batch: Vec<PendingWork>) {
         });
         answer(context, work, event).await;
     }
+}
+
+fn row_person(object: SalesforceObject, row: &Map<String, Value>) -> Option<PersonRef> {
+    let (_, id) = row_position(row).ok()?;
+    Some(PersonRef::Salesforce(SalesforceRef {
+        id: SalesforceId::parse(&id).ok()?,
+        object,
+    }))
 }
 
 fn found(

@@ -355,6 +355,7 @@ async fn list_contacts(
     let workspace = state.config.workspace_id.as_str();
 
     let store = state.contacts();
+    let total = store.listed_count();
     let contacts = store.list_after(cursor.as_ref().map(|c| c.after.as_str()), per_page + 1);
     let has_more = contacts.len() > per_page;
     let shown = &contacts[..contacts.len().min(per_page)];
@@ -371,8 +372,8 @@ async fn list_contacts(
     let body = ContactList {
         kind: "list",
         data: shown.iter().map(|c| c.to_rest(workspace)).collect(),
-        total_count: store.listed_count(),
-        pages: pages(page, per_page, store.listed_count(), next.as_deref()),
+        total_count: total,
+        pages: pages(page, per_page, total, next.as_deref()),
     };
     Ok(json_response(&body))
 }
@@ -404,11 +405,14 @@ async fn search_contacts(state: web::Data<SimState>, body: web::Bytes) -> Result
     let workspace = state.config.workspace_id.as_str();
 
     let mut matches: Vec<Contact> = Vec::new();
-    state.contacts().for_each_searchable(now_ms(), |contact| {
-        if filter.matches(contact, faults.workspace_utc_offset_minutes) {
-            matches.push(contact.clone());
-        }
-    });
+    let email = filter.required_email();
+    state
+        .contacts()
+        .for_each_searchable(now_ms(), email, |contact| {
+            if filter.matches(contact, faults.workspace_utc_offset_minutes) {
+                matches.push(contact.clone());
+            }
+        });
     if let Some(sort) = &sort {
         matches.sort_by(|a, b| sort.compare(a, b));
     }

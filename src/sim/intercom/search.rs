@@ -157,6 +157,15 @@ impl Filter {
         parse_node(query, 0)
     }
 
+    /// Returns the email every match must equal (ignoring case), when the query requires one:
+    /// an `email =` leaf alone or directly inside the top AND group.
+    pub fn required_email(&self) -> Option<&str> {
+        match self {
+            Filter::All(items) => items.iter().find_map(email_equal_value),
+            leaf => email_equal_value(leaf),
+        }
+    }
+
     /// Tells whether `contact` matches, comparing dates by day at `utc_offset_minutes`.
     pub fn matches(&self, contact: &Contact, utc_offset_minutes: i32) -> bool {
         match self {
@@ -175,6 +184,17 @@ impl Filter {
                 }
             }
         }
+    }
+}
+
+fn email_equal_value(filter: &Filter) -> Option<&str> {
+    match filter {
+        Filter::Leaf {
+            field: Field::Email,
+            operator: Operator::Equal,
+            value: Value::String(email),
+        } => Some(email.as_str()),
+        _ => None,
     }
 }
 

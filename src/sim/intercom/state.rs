@@ -97,7 +97,7 @@ impl SimState {
 pub struct ApiVersion(pub u32, pub u32);
 
 impl ApiVersion {
-    /// The first version that answers 410 `contact_merged` for a merged lead.
+    /// The first version that returns 410 `contact_merged` for a merged lead.
     pub const MERGED_GONE: ApiVersion = ApiVersion(2, 16);
 
     /// Reads `2.11`-style versions; `Unstable` counts as newer than every numbered version.
@@ -109,9 +109,10 @@ impl ApiVersion {
         Some(ApiVersion(major.parse().ok()?, minor.parse().ok()?))
     }
 
-    /// Turns a failed contact lookup into the answer this version gives.
+    /// Turns a failed contact lookup into the error response of this version.
     pub fn lookup_error(self, error: LookupError, base_url: &str) -> ApiError {
         match error {
+            // NOTE: the `rel` of Intercom's `Link` header is not documented; this one is a guess.
             LookupError::Merged(into) if self >= ApiVersion::MERGED_GONE => ApiError::new(
                 actix_web::http::StatusCode::GONE,
                 "contact_merged",

@@ -42,7 +42,7 @@ impl Endpoint {
         Endpoint::DataAttributesUpdate,
     ];
 
-    /// The stats key, such as `contacts.create`.
+    /// Returns the stats key, such as `contacts.create`.
     pub fn name(self) -> &'static str {
         match self {
             Endpoint::Me => "me",
@@ -67,9 +67,9 @@ impl Endpoint {
 #[derive(Debug, Default)]
 pub struct ApiStats {
     calls: [AtomicU64; Endpoint::ALL.len()],
-    /// Requests answered 401.
+    /// Requests rejected with 401.
     pub unauthorized: AtomicU64,
-    /// Requests answered 429 by the rate limit.
+    /// Requests rejected with 429 by the rate limit.
     pub rate_limited: AtomicU64,
     /// Requests answered with an injected error.
     pub injected_errors: AtomicU64,

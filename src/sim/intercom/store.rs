@@ -176,6 +176,8 @@ pub struct ContactStore {
     contacts: BTreeMap<String, Contact>,
     /// Lowercased email of each user to its id; leads may share an email.
     users_by_email: HashMap<String, String>,
+    /// Lowercased email of every contact to their ids, so search by email skips the scan.
+    by_email: HashMap<String, Vec<String>>,
     by_external_id: HashMap<String, String>,
     merged_into: HashMap<String, String>,
     pending_index: HashMap<String, PendingIndex>,
@@ -187,6 +189,7 @@ impl Default for ContactStore {
         ContactStore {
             contacts: BTreeMap::new(),
             users_by_email: HashMap::new(),
+            by_email: HashMap::new(),
             by_external_id: HashMap::new(),
             merged_into: HashMap::new(),
             pending_index: HashMap::new(),
@@ -390,11 +393,6 @@ impl ContactStore {
         self.unindex(&lead);
         self.pending_index.remove(from);
         self.merged_into.insert(from.to_string(), into.to_string());
-        for target in self.merged_into.values_mut() {
-            if target == from {
-                *target = into.to_string();
-            }
-        }
 
         let mut merged = user.clone();
         fill_missing(&mut merged.email, &lead.email);
@@ -432,16 +430,57 @@ impl ContactStore {
         self.contacts.values().filter(|c| !c.archived).count()
     }
 
-    /// Visits the unarchived contacts in the version search returns at `now_ms`, in creation order.
-    pub fn for_each_searchable(&self, now_ms: i64, mut visit: impl FnMut(&Contact)) {
-        for (id, contact) in &self.contacts {
-            let visible = match self.pending_index.get(id) {
-                Some(pending) if pending.visible_at_ms > now_ms => pending.previous.as_ref(),
-                _ => Some(contact),
-            };
-            if let Some(contact) = visible.filter(|c| !c.archived) {
-                visit(contact);
+    /// Visits the unarchived contacts in the version search returns at `now_ms`, in creation
+    /// order. With `email`, it visits only contacts that may have that email (in any letter
+    /// case), which every query requiring `email = <value>` can use instead of a full scan.
+    pub fn for_each_searchable(
+        &self,
+        now_ms: i64,
+        email: Option<&str>,
+        mut visit: impl FnMut(&Contact),
+    ) {
+        let Some(email) = email else {
+            for (id, contact) in &self.contacts {
+                self.visit_searchable(id, contact, now_ms, &mut visit);
             }
+            return;
+        };
+
+        // A contact whose change is not indexed yet may still match by its previous email.
+        let mut ids: Vec<&String> = self
+            .by_email
+            .get(&email.to_lowercase())
+            .into_iter()
+            .flatten()
+            .chain(
+                self.pending_index
+                    .iter()
+                    .filter(|(_, pending)| pending.visible_at_ms > now_ms)
+                    .map(|(id, _)| id),
+            )
+            .collect();
+        ids.sort();
+        ids.dedup();
+        for id in ids {
+            if let Some(contact) = self.contacts.get(id) {
+                self.visit_searchable(id, contact, now_ms, &mut visit);
+            }
+        }
+    }
+
+    fn visit_searchable(
+        &self,
+        id: &str,
+        contact: &Contact,
+        now_ms: i64,
+        visit: &mut impl FnMut(&Contact),
+    ) {
+        let visible = match self.pending_index.get(id) {
+            Some(pending) if pending.visible_at_ms > now_ms => pending.previous.as_ref(),
+            _ => Some(contact),
+        };
+        if let Some(contact) = visible.filter(|c| !c.archived) {
+            visit(contact);
         }
     }
 
@@ -497,9 +536,15 @@ impl ContactStore {
             self.by_external_id
                 .insert(external_id.clone(), contact.id.clone());
         }
-        if let (Role::User, Some(email)) = (contact.role, &contact.email) {
-            self.users_by_email
-                .insert(email.to_lowercase(), contact.id.clone());
+        if let Some(email) = &contact.email {
+            let key = email.to_lowercase();
+            if contact.role == Role::User {
+                self.users_by_email.insert(key.clone(), contact.id.clone());
+            }
+            self.by_email
+                .entry(key)
+                .or_default()
+                .push(contact.id.clone());
         }
     }
 
@@ -513,6 +558,12 @@ impl ContactStore {
             let key = email.to_lowercase();
             if self.users_by_email.get(&key) == Some(&contact.id) {
                 self.users_by_email.remove(&key);
+            }
+            if let Some(ids) = self.by_email.get_mut(&key) {
+                ids.retain(|id| id != &contact.id);
+                if ids.is_empty() {
+                    self.by_email.remove(&key);
+                }
             }
         }
     }
@@ -579,5 +630,79 @@ fn apply_fields(contact: &mut Contact, fields: &ContactFields) {
                 contact.custom_attributes.insert(key.clone(), value.clone());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(role: Role, email: &str) -> ContactFields {
+        ContactFields {
+            role: Some(role),
+            email: Some(Some(email.to_string())),
+            ..ContactFields::default()
+        }
+    }
+
+    #[test]
+    fn ids_sort_in_creation_order() {
+        let mut store = ContactStore::default();
+        let first = store
+            .create(fields(Role::User, "a@example.com"), 1_000, 0)
+            .unwrap();
+        let second = store
+            .create(fields(Role::User, "b@example.com"), 1_000, 0)
+            .unwrap();
+        assert_eq!(first.id.len(), 24);
+        assert!(first.id < second.id);
+    }
+
+    #[test]
+    fn unchanged_update_keeps_updated_at() {
+        let mut store = ContactStore::default();
+        let contact = store
+            .create(fields(Role::User, "a@example.com"), 1_000, 0)
+            .unwrap();
+        let (before, after) = store
+            .update(&contact.id, fields(Role::User, "a@example.com"), 9_000, 0)
+            .unwrap();
+        assert_eq!(before, after);
+        assert_eq!(after.updated_at_ms, 1_000);
+    }
+
+    #[test]
+    fn merged_lead_points_at_user() {
+        let mut store = ContactStore::default();
+        let lead = store
+            .create(fields(Role::Lead, "l@example.com"), 1_000, 0)
+            .unwrap();
+        let user = store
+            .create(fields(Role::User, "u@example.com"), 1_000, 0)
+            .unwrap();
+        store.merge(&lead.id, &user.id, 2_000, 0).unwrap();
+
+        assert_eq!(
+            store.get(&lead.id).unwrap_err(),
+            LookupError::Merged(user.id.clone())
+        );
+        assert_eq!(store.counts().merged, 1);
+        assert_eq!(store.counts().lead, 0);
+    }
+
+    #[test]
+    fn deleted_email_is_free_again() {
+        let mut store = ContactStore::default();
+        let contact = store
+            .create(fields(Role::User, "A@example.com"), 1_000, 0)
+            .unwrap();
+        assert!(store
+            .create(fields(Role::User, "a@EXAMPLE.com"), 1_000, 0)
+            .is_err());
+
+        store.delete(&contact.id).unwrap();
+        assert!(store
+            .create(fields(Role::User, "a@example.com"), 1_000, 0)
+            .is_ok());
     }
 }

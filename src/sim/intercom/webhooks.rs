@@ -22,7 +22,7 @@ use super::stats::WebhookStats;
 /// The `User-Agent` Intercom's webhook deliveries carry.
 const USER_AGENT: &str = "intercom-parrot-service-client/1.0";
 /// How long a notification held back by the reorder knob waits for a later one.
-const REORDER_HOLD: Duration = Duration::from_millis(50);
+const REORDER_HOLD: Duration = Duration::from_millis(250);
 
 /// The settings of the emitter fixed at start.
 #[derive(Debug, Clone)]
