@@ -84,6 +84,38 @@ pub async fn retry_all(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Accepted().json(json!({"retrying": retrying, "failed": failed}))
 }
 
+/// Retries every sync error whose cause ends with `needs_reauthorization`: the operations
+/// that failed while the Salesforce connection was not authorized. Returns how many were
+/// handed to their mappings.
+pub(super) async fn retry_after_reauthorization(state: &AppState) -> usize {
+    let mut retried = 0;
+    let mut after = None;
+    loop {
+        let errors = match state.services.store.list_sync_errors(after, MAX_PAGE) {
+            Ok(errors) => errors,
+            Err(failure) => {
+                warn!(%failure, "Failed to list sync errors to retry after re-authorization");
+                return retried;
+            }
+        };
+        let Some(last) = errors.last() else {
+            return retried;
+        };
+        after = Some(last.id);
+        for sync_error in &errors {
+            if !sync_error.cause.ends_with("needs_reauthorization") {
+                continue;
+            }
+            match retry(state, sync_error).await {
+                Ok(()) => retried += 1,
+                Err(message) => {
+                    warn!(sync_error_id = sync_error.id, %message, "Failed to retry a sync error after re-authorization")
+                }
+            }
+        }
+    }
+}
+
 async fn retry(state: &AppState, sync_error: &SyncError) -> Result<(), String> {
     let Some(mapping_id) = sync_error.mapping_id else {
         return Err(format!(
