@@ -132,6 +132,7 @@ impl Handler<Apply> for MappingActor {
 
     fn handle(&mut self, message: Apply, _ctx: &mut Self::Context) -> Self::Result {
         self.last_event = Instant::now();
+        self.revive_if_recreated(&message.event);
         let rules = &self.services.rules;
         let step = transition(self.state.clone(), &message.event, rules);
         self.services
@@ -170,6 +171,18 @@ impl Handler<Apply> for MappingActor {
 }
 
 impl MappingActor {
+    /// Starts over from a tombstone when its person is created again after the deletion,
+    /// as `contact.unarchive` or an undeleted Salesforce record does.
+    fn revive_if_recreated(&mut self, event: &Event) {
+        let (State::Deleted(deleted), Event::PersonCreated(change)) = (&self.state, event) else {
+            return;
+        };
+        if same_person(&deleted.person, &change.person) && change.at > deleted.at {
+            info!(mapping_id = self.id, person = ?change.person, "Person created again after deletion; starting over");
+            self.state = State::new(change.person.clone());
+        }
+    }
+
     /// Adopts the committed state and starts the outbound effects.
     fn finish(&mut self, step: Transition, plan: Plan, ctx: &mut Context<Self>) {
         let previous = std::mem::replace(&mut self.state, step.state);
@@ -380,6 +393,14 @@ fn take_over_index(
         retired.push(owner);
     }
     Ok(retired)
+}
+
+fn same_person(a: &PersonRef, b: &PersonRef) -> bool {
+    match (a, b) {
+        (PersonRef::Intercom(a), PersonRef::Intercom(b)) => a.id == b.id,
+        (PersonRef::Salesforce(a), PersonRef::Salesforce(b)) => a.id == b.id,
+        _ => false,
+    }
 }
 
 /// The ids and keys that route events to a state.
