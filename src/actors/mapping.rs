@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use chrono::Utc;
-use intersync_fsm::{transition, Effect, Event, PersonRef, State, Transition};
+use intersync_fsm::{transition, Effect, Event, PersonRef, Side, State, Transition};
 use tracing::{debug, error, info, warn};
 
 use super::registry::IdleCheck;
@@ -171,11 +171,17 @@ impl Handler<Apply> for MappingActor {
 }
 
 impl MappingActor {
-    /// Starts over from a tombstone when its person is created again after the deletion,
-    /// as `contact.unarchive` or an undeleted Salesforce record does.
+    /// Starts over from a tombstone when its person is created again after the deletion
+    /// (`contact.unarchive`) or shows up live again (a Salesforce undelete).
     fn revive_if_recreated(&mut self, event: &Event) {
-        let (State::Deleted(deleted), Event::PersonCreated(change)) = (&self.state, event) else {
+        let State::Deleted(deleted) = &self.state else {
             return;
+        };
+        // A Salesforce row seen live after its deletion was undeleted from the Recycle Bin.
+        let change = match event {
+            Event::PersonCreated(change) => change,
+            Event::PersonUpdated(change) if change.person.side() == Side::Salesforce => change,
+            _ => return,
         };
         if same_person(&deleted.person, &change.person) && change.at > deleted.at {
             info!(mapping_id = self.id, person = ?change.person, "Person created again after deletion; starting over");
