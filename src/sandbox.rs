@@ -105,9 +105,11 @@ impl Sandbox {
             );
         }
 
-        let mut config = Config::default();
-        config.listen = options.listen;
-        config.data_dir = options.data_dir.clone();
+        let mut config = Config {
+            listen: options.listen,
+            data_dir: options.data_dir.clone(),
+            ..Config::default()
+        };
         config.salesforce.login_url = salesforce.login_url();
         config.salesforce.client_id = salesforce_config.client_id.clone();
         config.salesforce.client_secret = salesforce_config.client_secret.clone();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use chrono::Utc;
-use intersync_fsm::{transition, Effect, Event, PersonRef, State, Transition};
+use intersync_fsm::{transition, Effect, Event, PersonRef, Side, State, Transition};
 use tracing::{debug, error, info, warn};
 
 use super::registry::IdleCheck;
@@ -132,6 +132,7 @@ impl Handler<Apply> for MappingActor {
 
     fn handle(&mut self, message: Apply, _ctx: &mut Self::Context) -> Self::Result {
         self.last_event = Instant::now();
+        self.revive_if_recreated(&message.event);
         let rules = &self.services.rules;
         let step = transition(self.state.clone(), &message.event, rules);
         self.services
@@ -170,6 +171,24 @@ impl Handler<Apply> for MappingActor {
 }
 
 impl MappingActor {
+    /// Starts over from a tombstone when its person is created again after the deletion
+    /// (`contact.unarchive`) or shows up live again (a Salesforce undelete).
+    fn revive_if_recreated(&mut self, event: &Event) {
+        let State::Deleted(deleted) = &self.state else {
+            return;
+        };
+        // A Salesforce row seen live after its deletion was undeleted from the Recycle Bin.
+        let change = match event {
+            Event::PersonCreated(change) => change,
+            Event::PersonUpdated(change) if change.person.side() == Side::Salesforce => change,
+            _ => return,
+        };
+        if same_person(&deleted.person, &change.person) && change.at > deleted.at {
+            info!(mapping_id = self.id, person = ?change.person, "Person created again after deletion; starting over");
+            self.state = State::new(change.person.clone());
+        }
+    }
+
     /// Adopts the committed state and starts the outbound effects.
     fn finish(&mut self, step: Transition, plan: Plan, ctx: &mut Context<Self>) {
         let previous = std::mem::replace(&mut self.state, step.state);
@@ -380,6 +399,14 @@ fn take_over_index(
         retired.push(owner);
     }
     Ok(retired)
+}
+
+fn same_person(a: &PersonRef, b: &PersonRef) -> bool {
+    match (a, b) {
+        (PersonRef::Intercom(a), PersonRef::Intercom(b)) => a.id == b.id,
+        (PersonRef::Salesforce(a), PersonRef::Salesforce(b)) => a.id == b.id,
+        _ => false,
+    }
 }
 
 /// The ids and keys that route events to a state.

@@ -178,7 +178,8 @@ mod tests {
     fn iso_updated_at_keeps_milliseconds() {
         let item = serde_json::json!({"type": "contact", "id": "abc", "role": "user",
             "updated_at": "2026-01-10T04:39:55.465+00:00"});
-        let (_, event) = event_of(&notification("contact.user.updated", item), &attributes()).unwrap();
+        let (_, event) =
+            event_of(&notification("contact.user.updated", item), &attributes()).unwrap();
         let Event::PersonUpdated(change) = event else {
             panic!("expected an update");
         };

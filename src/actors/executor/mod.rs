@@ -224,7 +224,9 @@ impl Handler<PendingWork> for Executor {
 pub fn mapped_elsewhere(services: &Services, person: &PersonRef, mapping_id: MappingId) -> bool {
     let owner = match person {
         PersonRef::Intercom(contact) => services.store.mapping_by_intercom_id(contact.id.as_str()),
-        PersonRef::Salesforce(record) => services.store.mapping_by_salesforce_id(record.id.as_str()),
+        PersonRef::Salesforce(record) => {
+            services.store.mapping_by_salesforce_id(record.id.as_str())
+        }
     };
     let Ok(Some(owner)) = owner else {
         return false;

@@ -269,6 +269,9 @@ pub async fn create_leads(context: &Context, batch: Vec<PendingWork>) {
     }
 }
 
+/// A row found by a look-up, with the object it came from.
+type FoundRow = (SalesforceObject, Map<String, Value>);
+
 /// Escapes a value for a SOQL string literal.
 fn soql_string(value: &str) -> String {
     let mut escaped = String::with_capacity(value.len() + 2);
@@ -353,7 +356,7 @@ pub async fn look_up(context: &Context, batch: Vec<PendingWork>) {
         }
     };
 
-    let mut by_key: HashMap<String, Vec<(SalesforceObject, Map<String, Value>)>> = HashMap::new();
+    let mut by_key: HashMap<String, Vec<FoundRow>> = HashMap::new();
     for (object, rows) in objects.iter().zip(rows) {
         for row in rows {
             let key = row
@@ -369,7 +372,7 @@ pub async fn look_up(context: &Context, batch: Vec<PendingWork>) {
         let Effect::LookUp { side, key } = &work.effect else {
             continue;
         };
-        let matches: Vec<&(SalesforceObject, Map<String, Value>)> = by_key
+        let matches: Vec<&FoundRow> = by_key
             .get(key.as_str())
             .map(Vec::as_slice)
             .unwrap_or_default()
@@ -437,11 +440,7 @@ async fn collect_all(
     note_call(context, &first_pages);
     let mut all = Vec::with_capacity(queries.len());
     for page in first_pages? {
-        let mut rows: Vec<Map<String, Value>> = page
-            .records
-            .into_iter()
-            .map(|record| with_id(record))
-            .collect();
+        let mut rows: Vec<Map<String, Value>> = page.records.into_iter().map(with_id).collect();
         let mut next = page.next_records_url;
         while let Some(url) = next {
             let more = context.salesforce.query_more(&url).await;

@@ -119,7 +119,7 @@ impl DataAttributes {
     pub fn list(&self, model: Option<&str>, include_archived: bool) -> Vec<&DataAttribute> {
         self.attributes
             .iter()
-            .filter(|a| model.map_or(true, |m| a.model == m))
+            .filter(|a| model.is_none_or(|m| a.model == m))
             .filter(|a| include_archived || !a.archived)
             .collect()
     }

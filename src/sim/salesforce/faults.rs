@@ -139,7 +139,7 @@ impl Knobs {
             let applies = rule
                 .endpoint
                 .as_deref()
-                .map_or(true, |endpoint| endpoint == kind);
+                .is_none_or(|endpoint| endpoint == kind);
             applies
                 && match (rule.count, rule.rate) {
                     (Some(count), _) => count > 0,

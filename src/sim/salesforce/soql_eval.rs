@@ -263,7 +263,7 @@ pub fn run<'a>(query: &CompiledQuery, store: &'a Store, include_deleted: bool) -
             query
                 .filter
                 .as_ref()
-                .map_or(true, |filter| evaluate(filter, record))
+                .is_none_or(|filter| evaluate(filter, record))
         })
         .collect();
 
