@@ -42,7 +42,7 @@ pub fn event_of(
         "contact.email.updated" => Event::KeyUpdated(change()),
         "contact.deleted" | "contact.archived" => Event::PersonDeleted {
             person: PersonRef::Intercom(person),
-            at: source_time(item, notification.created_at),
+            at: deletion_time(item, notification.created_at),
         },
         "contact.lead.signed_up" => Event::LeadBecameUser {
             lead: person.id.clone(),
@@ -128,6 +128,16 @@ fn source_time(item: &Value, fallback_secs: i64) -> Timestamp {
     }
 }
 
+/// The time of a delete or archive. A deleted contact's item has no `updated_at`, and the
+/// notification's `created_at` has whole seconds while updates carry milliseconds, so the
+/// delete counts from the end of its second: no update of a deleted contact can follow it.
+fn deletion_time(item: &Value, created_at_secs: i64) -> Timestamp {
+    if item.get("updated_at").is_some() {
+        return source_time(item, created_at_secs);
+    }
+    Timestamp::from_millis(created_at_secs.saturating_mul(1000).saturating_add(999))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,7 +207,7 @@ mod tests {
                     id: IntercomId::parse("abc").unwrap(),
                     role: IntercomRole::User
                 }),
-                at: Timestamp::from_secs(1_700_000_000),
+                at: Timestamp::from_millis(1_700_000_000_999),
             }
         );
     }
