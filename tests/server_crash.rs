@@ -34,7 +34,12 @@ fn free_port() -> u16 {
     listener.local_addr().expect("a local address").port()
 }
 
-fn write_config(dir: &Path, listen: SocketAddr, salesforce: &SalesforceSim, intercom: &IntercomSim) {
+fn write_config(
+    dir: &Path,
+    listen: SocketAddr,
+    salesforce: &SalesforceSim,
+    intercom: &IntercomSim,
+) {
     let config = format!(
         r#"workspace_id = "crash"
 listen = "{listen}"
@@ -98,7 +103,10 @@ async fn wait_listening(http: &reqwest::Client, server: &str, child: &mut Child,
             let output = std::fs::read_to_string(log).unwrap_or_default();
             panic!("the server exited before listening: {exit}\n{output}");
         }
-        assert!(Instant::now() < deadline, "the server did not start listening at {server}");
+        assert!(
+            Instant::now() < deadline,
+            "the server did not start listening at {server}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -141,7 +149,10 @@ fn notification(contact: &Value, index: usize) -> (Vec<u8>, String) {
         "self": null
     });
     let body = serde_json::to_vec(&body).expect("encode the notification");
-    let signature = sign(&body, IntercomSimConfig::default().webhook_secret.as_bytes());
+    let signature = sign(
+        &body,
+        IntercomSimConfig::default().webhook_secret.as_bytes(),
+    );
     (body, signature)
 }
 
@@ -157,9 +168,16 @@ async fn deliver(http: &reqwest::Client, server: &str, body: Vec<u8>, signature:
 }
 
 /// The email of every Lead, deleted ones included, from the simulator's data API.
-async fn leads_by_email(http: &reqwest::Client, salesforce: &SalesforceSim, token: &str) -> Vec<String> {
+async fn leads_by_email(
+    http: &reqwest::Client,
+    salesforce: &SalesforceSim,
+    token: &str,
+) -> Vec<String> {
     let response: Value = http
-        .get(format!("{}/services/data/v60.0/queryAll", salesforce.instance_url()))
+        .get(format!(
+            "{}/services/data/v60.0/queryAll",
+            salesforce.instance_url()
+        ))
         .bearer_auth(token)
         .query(&[("q", "SELECT Id, Email, IsDeleted FROM Lead")])
         .send()
@@ -168,7 +186,10 @@ async fn leads_by_email(http: &reqwest::Client, salesforce: &SalesforceSim, toke
         .json()
         .await
         .expect("a JSON query result");
-    assert!(response["done"] == true, "more than one page of Leads: {response}");
+    assert!(
+        response["done"] == true,
+        "more than one page of Leads: {response}"
+    );
     response["records"]
         .as_array()
         .expect("records")
@@ -214,7 +235,10 @@ async fn salesforce_token(http: &reqwest::Client, salesforce: &SalesforceSim) ->
     .expect("encode the form");
     let token: Value = http
         .post(format!("{login}/services/oauth2/token"))
-        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
         .body(form)
         .send()
         .await
@@ -222,7 +246,10 @@ async fn salesforce_token(http: &reqwest::Client, salesforce: &SalesforceSim) ->
         .json()
         .await
         .expect("a JSON token");
-    token["access_token"].as_str().expect("an access token").to_owned()
+    token["access_token"]
+        .as_str()
+        .expect("an access token")
+        .to_owned()
 }
 
 #[actix_rt::test]
@@ -258,8 +285,12 @@ async fn sigkill_mid_burst_loses_and_repeats_nothing() {
         .collect();
     stream::iter(notifications.clone())
         .for_each_concurrent(CONCURRENCY, |(index, (body, signature))| {
-            let (http, server, acknowledged, child) =
-                (http.clone(), server.clone(), acknowledged.clone(), child.clone());
+            let (http, server, acknowledged, child) = (
+                http.clone(),
+                server.clone(),
+                acknowledged.clone(),
+                child.clone(),
+            );
             async move {
                 if deliver(&http, &server, body, signature).await {
                     let mut acknowledged = acknowledged.lock().unwrap();
@@ -271,7 +302,11 @@ async fn sigkill_mid_burst_loses_and_repeats_nothing() {
             }
         })
         .await;
-    let status = child.lock().unwrap().wait().expect("reap the killed server");
+    let status = child
+        .lock()
+        .unwrap()
+        .wait()
+        .expect("reap the killed server");
     assert!(!status.success(), "the server exited by itself: {status}");
     let acknowledged = acknowledged.lock().unwrap().clone();
     assert!(
@@ -289,7 +324,10 @@ async fn sigkill_mid_burst_loses_and_repeats_nothing() {
     // Intercom retries what was not acknowledged, and may repeat what was.
     for (index, (body, signature)) in &notifications {
         let delivered = deliver(&http, &server, body.clone(), signature.clone()).await;
-        assert!(delivered, "webhook {index} was not accepted after the restart");
+        assert!(
+            delivered,
+            "webhook {index} was not accepted after the restart"
+        );
     }
 
     let token = salesforce_token(&http, &salesforce).await;
@@ -310,10 +348,17 @@ async fn sigkill_mid_burst_loses_and_repeats_nothing() {
 
     assert_eq!(status["sync_errors"], 0, "status: {status}");
     let distinct: HashSet<&String> = leads.iter().collect();
-    assert_eq!(distinct.len(), leads.len(), "a Lead was created twice: {leads:?}");
+    assert_eq!(
+        distinct.len(),
+        leads.len(),
+        "a Lead was created twice: {leads:?}"
+    );
     for index in acknowledged {
         let email = format!("crash{index}@example.com");
-        assert!(leads.contains(&email), "acknowledged webhook {index} was lost");
+        assert!(
+            leads.contains(&email),
+            "acknowledged webhook {index} was lost"
+        );
     }
     assert_eq!(leads.len(), PEOPLE, "Leads: {leads:?}");
     intercom.stop().await;

@@ -497,9 +497,15 @@ async fn email_letter_case_matches_existing_contact() {
         .await;
     quiesce(&harness).await;
     let person = harness.ic_get(&contact).await.expect("contact");
-    assert_eq!(person["email"], "Jane.Roe@Acme.com", "the email letter case churned");
+    assert_eq!(
+        person["email"], "Jane.Roe@Acme.com",
+        "the email letter case churned"
+    );
     let record = harness.sf_get("Lead", &lead).await.expect("Lead");
-    assert_eq!(record["Email"], "jane.roe@acme.com", "the email letter case churned");
+    assert_eq!(
+        record["Email"], "jane.roe@acme.com",
+        "the email letter case churned"
+    );
     assert_eq!(harness.sf_live_count("Lead").await, 1);
     assert_eq!(harness.ic_contact_count().await["user"], 1);
     let before = write_counts(&harness).await;

@@ -62,7 +62,10 @@ pub async fn callback(state: web::Data<AppState>, query: web::Query<Callback>) -
             state.board.connected();
             let retried = super::admin::retry_after_reauthorization(&state).await;
             if retried > 0 {
-                info!(retried, "Retrying operations that failed while re-authorization was needed");
+                info!(
+                    retried,
+                    "Retrying operations that failed while re-authorization was needed"
+                );
             }
             HttpResponse::Ok()
                 .json(json!({"status": "authorized", "instance_url": tokens.instance_url}))
