@@ -28,7 +28,7 @@ const CONCURRENCY: usize = 6;
 /// Acknowledged webhooks after which the server is killed.
 const KILL_AFTER: usize = PEOPLE / 3;
 
-/// A free loopback port: bound, read and released, so the server can bind it twice.
+/// Finds a free loopback port by binding and releasing it, so the server can bind it twice.
 fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("a local address").port()
@@ -132,7 +132,7 @@ async fn create_contacts(http: &reqwest::Client, intercom: &IntercomSim) -> Vec<
     contacts
 }
 
-/// The signed `contact.user.created` notification of one contact.
+/// Builds and signs the `contact.user.created` notification of one contact.
 fn notification(contact: &Value, index: usize) -> (Vec<u8>, String) {
     let body = json!({
         "type": "notification_event",
@@ -167,7 +167,7 @@ async fn deliver(http: &reqwest::Client, server: &str, body: Vec<u8>, signature:
     matches!(response, Ok(response) if response.status() == 200)
 }
 
-/// The email of every Lead, deleted ones included, from the simulator's data API.
+/// Reads the email of every Lead, deleted ones included, through the data API.
 async fn leads_by_email(
     http: &reqwest::Client,
     salesforce: &SalesforceSim,
@@ -199,7 +199,7 @@ async fn leads_by_email(
 }
 
 /// Runs the OAuth web flow for the test's own client. Salesforce keeps a few refresh tokens
-/// per user and revokes the oldest, so the test asks once and does not push out the server's.
+/// per user and revokes the oldest, so the test requests one once and does not push out the server's.
 async fn salesforce_token(http: &reqwest::Client, salesforce: &SalesforceSim) -> String {
     let defaults = SalesforceSimConfig::default();
     let login = salesforce.login_url();

@@ -339,7 +339,7 @@ async fn create_lead_retry_makes_one_lead() {
         "create-lead answered {}",
         response.status()
     );
-    // A poll racing the create sees the new Lead before or after the mapping is saved.
+    // A poll racing the create reads the new Lead before or after the mapping is saved.
     harness.poll().await;
 
     let lead = wait_for("a Lead for the contact", || async {

@@ -6,7 +6,7 @@ use chrono::DateTime;
 use common::{authorize_server, metric_value, start, wait_for, Harness};
 use serde_json::{json, Value};
 
-/// Starts a sandbox and runs a healthcheck, so `/status` holds its findings.
+/// Starts a sandbox and runs a healthcheck, so `/status` contains its findings.
 async fn start_checked() -> Harness {
     let harness = start().await;
     harness.healthcheck().await;
@@ -24,7 +24,7 @@ async fn start_healthy() -> Harness {
     harness
 }
 
-/// The findings other than the simulator's missing `Task.Type`.
+/// Returns the findings other than the simulator's missing `Task.Type`.
 fn findings_beyond_task(status: &Value) -> Vec<Value> {
     status["problems"]
         .as_array()
@@ -85,7 +85,8 @@ async fn status_has_every_field() {
         .as_u64()
         .expect("api_usage.used");
     let max = status["api_usage"]["max"].as_u64().expect("api_usage.max");
-    assert!(used > 0 && used < max, "api_usage {used}/{max}");
+    assert!(used > 0, "api_usage {used}/{max}");
+    assert!(used < max, "api_usage {used}/{max}");
     let text = status.to_string();
     assert!(!text.contains(&harness.sandbox.config.intercom.access_token));
     assert!(!text.contains(&harness.sandbox.config.salesforce.client_secret));

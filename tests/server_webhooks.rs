@@ -42,7 +42,7 @@ async fn post(harness: &Harness, body: Vec<u8>, signature: Option<String>) -> (u
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// The event kind a notification becomes, by the same conversion the server runs.
+/// Converts a notification the way the server does and returns the kind of its event.
 fn event_kind(body: &[u8]) -> &'static str {
     let notification = Notification::parse(body).expect("the fixture parses");
     let attributes = AttributeMap::from_settings(&Default::default()).expect("default attributes");

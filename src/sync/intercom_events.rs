@@ -128,7 +128,7 @@ fn source_time(item: &Value, fallback_secs: i64) -> Timestamp {
     }
 }
 
-/// The time of a delete or archive. A deleted contact's item has no `updated_at`, and the
+/// Returns the time of a delete or archive. A deleted contact's item has no `updated_at`, and the
 /// notification's `created_at` has whole seconds while updates carry milliseconds, so the
 /// delete counts from the end of its second: no update of a deleted contact can follow it.
 fn deletion_time(item: &Value, created_at_secs: i64) -> Timestamp {

@@ -112,8 +112,8 @@ async fn salesforce_session(sandbox: &Sandbox) -> (String, String) {
     )
 }
 
-/// Waits until `probe` returns `Some`, checking every few tens of milliseconds. On timeout it
-/// fails with `what` and the last value `observe` saw.
+/// Waits until `probe` returns `Ok`, checking every 30 ms. On timeout it fails with `what`
+/// and the last `Err` value, which is the last observed state.
 pub async fn wait_for<T, O, F, Fut>(what: &str, mut probe: F) -> T
 where
     O: Debug,
@@ -359,7 +359,7 @@ impl Harness {
         (status, body)
     }
 
-    /// Creates a contact (`role` user unless `fields` says otherwise) and returns its id.
+    /// Creates a contact (`role` user unless `fields` sets another) and returns its id.
     pub async fn ic_create(&self, fields: Value) -> String {
         let mut body = json!({"role": "user"});
         merge(&mut body, fields);
