@@ -248,6 +248,13 @@ async fn reordered_webhooks_keep_newest_value() {
     harness
         .wait_sf_field("Lead", &lead, "LastName", json!("Second"))
         .await;
+    let stats = harness
+        .sandbox
+        .intercom_stats()
+        .await
+        .expect("Intercom stats");
+    let reordered = stats["webhooks"]["reordered"].as_u64().unwrap_or(0);
+    assert!(reordered >= 1, "no notification was reordered: {stats}");
     harness.stop().await;
 }
 
@@ -281,6 +288,16 @@ async fn duplicate_webhooks_write_once() {
     settle(QUIET).await;
     let after = sf_write_calls(&harness.sf_calls().await);
     assert_eq!(after - before, 1, "Salesforce writes for one change");
+    let stats = harness
+        .sandbox
+        .intercom_stats()
+        .await
+        .expect("Intercom stats");
+    let duplicated = stats["webhooks"]["duplicated"].as_u64().unwrap_or(0);
+    assert!(
+        duplicated >= 1,
+        "no notification was delivered twice: {stats}"
+    );
     harness.stop().await;
 }
 
@@ -360,6 +377,16 @@ async fn create_lead_retry_makes_one_lead() {
     assert_eq!(leads[0]["Id"], lead.as_str());
     let record = harness.sf_get("Lead", &lead).await.expect("Lead");
     assert_eq!(record["Phone"], "+1 555 0808");
+    let stats = harness
+        .sandbox
+        .salesforce_stats()
+        .await
+        .expect("Salesforce stats");
+    assert_ne!(
+        stats["faults_injected"],
+        json!(0),
+        "the create never failed: {stats}"
+    );
     harness.stop().await;
 }
 
