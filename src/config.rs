@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::connectors::Secret;
+
 /// Environment variable that holds the Salesforce connected app's client secret.
 pub const ENV_SALESFORCE_CLIENT_SECRET: &str = "INTERSYNC_SALESFORCE_CLIENT_SECRET";
 /// Environment variable that holds the Intercom access token.
@@ -81,7 +83,7 @@ pub struct SalesforceSettings {
     pub client_id: String,
     /// Read from `INTERSYNC_SALESFORCE_CLIENT_SECRET`, never from the file.
     #[serde(skip)]
-    pub client_secret: String,
+    pub client_secret: Secret,
     /// REST API version path segment, such as `v60.0`.
     pub api_version: String,
     /// Seconds between two polls for changed Leads and Contacts.
@@ -109,7 +111,7 @@ impl Default for SalesforceSettings {
         Self {
             login_url: "https://login.salesforce.com".to_owned(),
             client_id: String::new(),
-            client_secret: String::new(),
+            client_secret: Secret::default(),
             api_version: "v60.0".to_owned(),
             poll_interval_secs: 300,
             poll_overlap_secs: 120,
@@ -132,10 +134,10 @@ pub struct IntercomSettings {
     pub api_version: String,
     /// Read from `INTERSYNC_INTERCOM_ACCESS_TOKEN`, never from the file.
     #[serde(skip)]
-    pub access_token: String,
+    pub access_token: Secret,
     /// Read from `INTERSYNC_INTERCOM_WEBHOOK_SECRET`, never from the file.
     #[serde(skip)]
-    pub webhook_secret: String,
+    pub webhook_secret: Secret,
     /// Largest accepted webhook body, in bytes.
     pub max_webhook_bytes: usize,
     pub timeout_secs: u64,
@@ -146,8 +148,8 @@ impl Default for IntercomSettings {
         Self {
             base_url: "https://api.intercom.io".to_owned(),
             api_version: "2.11".to_owned(),
-            access_token: String::new(),
-            webhook_secret: String::new(),
+            access_token: Secret::default(),
+            webhook_secret: Secret::default(),
             max_webhook_bytes: 256 * 1024,
             timeout_secs: 30,
         }
@@ -306,9 +308,9 @@ impl Config {
     }
 }
 
-fn require_env(variable: &'static str, what: &'static str) -> Result<String, ConfigError> {
+fn require_env(variable: &'static str, what: &'static str) -> Result<Secret, ConfigError> {
     match std::env::var(variable) {
-        Ok(value) if !value.is_empty() => Ok(value),
+        Ok(value) if !value.is_empty() => Ok(Secret::new(value)),
         _ => Err(ConfigError::MissingSecret { variable, what }),
     }
 }
@@ -329,6 +331,18 @@ mod tests {
     fn unknown_key_is_rejected() {
         let error = toml::from_str::<Config>("pol_interval = 3").unwrap_err();
         assert!(error.to_string().contains("pol_interval"), "{error}");
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let mut config = Config::default();
+        config.salesforce.client_secret = Secret::new("sf-secret-value");
+        config.intercom.access_token = Secret::new("ic-token-value");
+        config.intercom.webhook_secret = Secret::new("hook-secret-value");
+        let debug = format!("{config:?}");
+        for secret in ["sf-secret-value", "ic-token-value", "hook-secret-value"] {
+            assert!(!debug.contains(secret), "{secret} appears in {debug}");
+        }
     }
 
     #[test]

@@ -112,11 +112,11 @@ impl Sandbox {
         };
         config.salesforce.login_url = salesforce.login_url();
         config.salesforce.client_id = salesforce_config.client_id.clone();
-        config.salesforce.client_secret = salesforce_config.client_secret.clone();
+        config.salesforce.client_secret = salesforce_config.client_secret.clone().into();
         config.salesforce.poll_interval_secs = options.poll_interval.as_secs().max(1);
         config.intercom.base_url = intercom.base_url();
-        config.intercom.access_token = intercom_config.access_token.clone();
-        config.intercom.webhook_secret = intercom_config.webhook_secret.clone();
+        config.intercom.access_token = intercom_config.access_token.clone().into();
+        config.intercom.webhook_secret = intercom_config.webhook_secret.clone().into();
         (options.configure)(&mut config);
         config.validate()?;
 
@@ -134,7 +134,7 @@ impl Sandbox {
 
         let subscription = json!({
             "url": format!("{}/webhooks/intercom", server.url()),
-            "secret": config.intercom.webhook_secret,
+            "secret": config.intercom.webhook_secret.expose(),
         });
         let response = http
             .post(format!("{}/_sim/webhooks", intercom.base_url()))

@@ -31,7 +31,7 @@ const TASK_FIELDS_SENT: &[&str] = &[
     "WhoId",
 ];
 
-/// Runs a healthcheck now; answered with its report.
+/// Runs a healthcheck now and replies with its report.
 #[derive(Message)]
 #[rtype(result = "HealthReport")]
 pub struct CheckNow;
@@ -163,7 +163,7 @@ pub async fn run_check(context: &ExecutorContext) -> HealthReport {
     }
 }
 
-/// The fields intersync sets when it creates each object.
+/// Lists the fields intersync sets when it creates each object.
 fn fields_sent(context: &ExecutorContext) -> BTreeMap<String, BTreeSet<String>> {
     let mut lead: BTreeSet<String> = context
         .services

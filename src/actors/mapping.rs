@@ -19,14 +19,14 @@ use super::services::Services;
 use super::work::{is_outbound, PendingWork};
 use crate::store::{self, MappingId, MappingIndex, NewSyncError, StoreError, StoreTxn};
 
-/// Applies one event to the mapping; answered once the new state is durable.
+/// Applies one event to the mapping; the reply comes once the new state is durable.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "Result<(), ApplyError>")]
 pub struct Apply {
     pub event: Event,
     /// The inbox entry the event came from, removed in the same commit as the new state.
     pub inbox_seq: Option<u64>,
-    /// The pending write this event answers, removed in the same commit.
+    /// The pending record this event completes, removed in the same commit.
     pub completes: Option<u64>,
 }
 
@@ -45,7 +45,7 @@ impl Apply {
 #[rtype(result = "()")]
 pub struct Stop;
 
-/// Why an event could not be applied.
+/// The reasons an event could not be applied.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApplyError {
     #[error("failed to store the state of mapping {mapping_id}: {message}")]
@@ -409,7 +409,7 @@ fn same_person(a: &PersonRef, b: &PersonRef) -> bool {
     }
 }
 
-/// The ids and keys that route events to a state.
+/// Returns the ids and keys that route events to a state.
 pub fn index_of(state: &State) -> MappingIndex {
     let mut index = MappingIndex::default();
     let add_person = |person: &PersonRef, index: &mut MappingIndex| match person {

@@ -34,7 +34,7 @@ use crate::sync::salesforce_events::{event_of, poll_fields, row_position};
 /// Rows applied concurrently.
 const APPLY_CONCURRENCY: usize = 256;
 
-/// Where the first poll of an empty store starts.
+/// The starting point of the first poll of an empty store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InitialSync {
     /// From Salesforce's current time: only later changes are synced.
@@ -51,12 +51,12 @@ pub struct PollerSettings {
     pub initial: InitialSync,
 }
 
-/// Runs a poll now, outside the schedule; answered when it finished.
+/// Runs a poll now, outside the schedule; the reply comes when it finished.
 #[derive(Message)]
 #[rtype(result = "Result<PollReport, String>")]
 pub struct PollNow;
 
-/// What one poll did.
+/// The row counts of one poll.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PollReport {
     pub rows: usize,
@@ -167,7 +167,7 @@ fn object_name(object: SalesforceObject) -> &'static str {
     }
 }
 
-/// The poll query of one object from `since_ms` on.
+/// Builds the poll query of one object from `since_ms` on.
 fn poll_query(context: &ExecutorContext, object: SalesforceObject, since_ms: i64) -> String {
     let mut fields: Vec<&str> = poll_fields(object).to_vec();
     for field in context.services.attributes.salesforce_select_fields() {
@@ -289,7 +289,7 @@ async fn poll(
     Ok(report)
 }
 
-/// The watermark of an empty store.
+/// Computes the watermark of an empty store.
 async fn initial_watermark(
     context: &ExecutorContext,
     initial: InitialSync,

@@ -16,7 +16,7 @@ use super::mapping::{Apply, ApplyError, MappingActor, Stop};
 use super::services::Services;
 use crate::store::{MappingId, StoreError};
 
-/// What an event is addressed to.
+/// The addressee of an event.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
     /// A person on one side; a new mapping is started when none owns them.
@@ -30,7 +30,7 @@ pub enum Target {
 #[rtype(result = "Result<Addr<MappingActor>, RouteError>")]
 pub struct Resolve(pub Target);
 
-/// Sent by an idle actor; answered `true` when every event routed to it was applied, and
+/// Sent by an idle actor; the reply is `true` when every event routed to it was applied, and
 /// the registry has forgotten it, so it may stop.
 #[derive(Message)]
 #[rtype(result = "bool")]
@@ -46,7 +46,7 @@ pub struct Retired {
     pub mapping_id: MappingId,
 }
 
-/// Why an event could not be routed.
+/// The reasons an event could not be routed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RouteError {
     #[error("mapping {0} does not exist; it was deleted or never stored")]
@@ -250,7 +250,7 @@ impl Router {
     }
 }
 
-/// Why an event did not reach a mapping.
+/// The reasons an event did not reach a mapping.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
     #[error(transparent)]

@@ -30,7 +30,7 @@ struct StoredWork {
 }
 
 impl PendingWork {
-    /// The bytes of the pending record.
+    /// Encodes the pending record.
     pub fn encode(mapping_id: MappingId, effect: &Effect) -> Vec<u8> {
         #[derive(Serialize)]
         struct StoredWorkRef<'a> {
@@ -52,7 +52,7 @@ impl PendingWork {
     }
 }
 
-/// Whether an effect calls one of the APIs.
+/// Checks whether an effect calls one of the APIs.
 pub fn is_outbound(effect: &Effect) -> bool {
     matches!(
         effect,
@@ -64,7 +64,7 @@ pub fn is_outbound(effect: &Effect) -> bool {
     )
 }
 
-/// A short, stable cause for the sync-error list, such as `several_matches` or the
+/// Returns a short, stable cause for the sync-error list, such as `several_matches` or the
 /// Salesforce error code.
 pub fn sync_error_cause(error: &SyncError) -> String {
     use intersync_fsm::RemoteError;

@@ -78,7 +78,7 @@ impl Activity {
         let mut activity = Activity {
             http: sandbox.http.clone(),
             intercom_url: config.intercom.base_url.clone(),
-            intercom_token: config.intercom.access_token.clone(),
+            intercom_token: config.intercom.access_token.expose().to_owned(),
             salesforce_control: format!("{}/_sim", config.salesforce.login_url),
             salesforce,
             contacts: Vec::new(),

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// `Debug` and `Display` print `[redacted]`; the value is read only through [`Secret::expose`],
 /// which makes each place that sends it on the wire easy to find. Serde writes the plain value
 /// so a credential store can persist it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 

@@ -32,7 +32,7 @@ use crate::health::board::StatusBoard;
 use crate::metrics::Metrics;
 use crate::store::InboxWriter;
 
-/// What every handler can reach.
+/// The shared state of every handler.
 pub struct AppState {
     pub services: Arc<Services>,
     pub router: Router,
@@ -49,7 +49,7 @@ pub struct AppState {
     pub oauth: OAuthSettings,
 }
 
-/// What the OAuth web flow needs; the client secret stays in the connector.
+/// Settings of the OAuth web flow; the client secret stays in the connector.
 pub struct OAuthSettings {
     pub login_url: String,
     pub client_id: String,

@@ -15,7 +15,7 @@ pub struct Status {
     pub healthy: bool,
     pub problems: Vec<Finding>,
     pub connection: ConnectionState,
-    /// Why the connection is not `connected`.
+    /// The reason the connection is not `connected`.
     pub connection_detail: Option<String>,
     pub mappings: u64,
     pub inbox_depth: u64,

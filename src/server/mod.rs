@@ -170,7 +170,7 @@ impl Server {
             poller,
             health,
             executor: context,
-            webhook_secret: config.intercom.webhook_secret.as_bytes().to_vec(),
+            webhook_secret: config.intercom.webhook_secret.expose().as_bytes().to_vec(),
             max_webhook_bytes: config.intercom.max_webhook_bytes,
             started_at: Instant::now(),
             oauth: OAuthSettings {

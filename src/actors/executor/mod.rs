@@ -63,7 +63,7 @@ impl Default for ExecutorSettings {
     }
 }
 
-/// What the executor's tasks share.
+/// The clients, settings and limits the executor's tasks share.
 pub struct Context {
     pub services: Arc<Services>,
     pub router: Router,
@@ -114,7 +114,7 @@ impl Executor {
         }
     }
 
-    /// What the executor's tasks share; the poller and the healthcheck use the same clients.
+    /// Returns the shared context; the poller and the healthcheck use the same clients.
     pub fn context(&self) -> Arc<Context> {
         Arc::clone(&self.context)
     }
@@ -219,7 +219,7 @@ impl Handler<PendingWork> for Executor {
     }
 }
 
-/// Whether `person` belongs to a mapping other than `mapping_id` that is mapped to someone.
+/// Checks whether `person` belongs to a mapping other than `mapping_id` that is mapped to someone.
 /// A look-up leaves such people out: one record is never mapped to two people.
 pub fn mapped_elsewhere(services: &Services, person: &PersonRef, mapping_id: MappingId) -> bool {
     let owner = match person {

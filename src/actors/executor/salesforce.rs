@@ -19,6 +19,9 @@ use crate::metrics::{Outcome, System};
 use crate::sync::attributes::KEY_FIELD;
 use crate::sync::salesforce_events::{person_change, poll_fields, row_position};
 
+/// The longest wait before a Salesforce call when usage is in the last tenth of the budget.
+const SLOW_ZONE_MAX_WAIT: Duration = Duration::from_secs(5);
+
 /// How long Salesforce work waits before it checks the API budget again.
 const BUDGET_RECHECK: Duration = Duration::from_secs(60);
 
@@ -32,16 +35,25 @@ fn object_name(object: SalesforceObject) -> &'static str {
     }
 }
 
-/// Waits while intersync's share of the daily API allowance is used up.
+/// Waits while intersync's share of the daily API allowance is used up, and slows down as
+/// usage nears it.
 ///
-/// While waiting it reads `/limits` once a minute, which refreshes the usage figures.
+/// In the last tenth of the share, each call first waits up to [`SLOW_ZONE_MAX_WAIT`],
+/// growing with the usage, so batches fill up and fewer calls are made. Past the share it
+/// reads `/limits` once a minute, which refreshes the usage figures, until there is room.
 pub async fn wait_for_budget(context: &Context) {
     let share = context.settings.api_budget_share;
     loop {
         let Some(usage) = context.salesforce.api_usage() else {
             return;
         };
-        if usage.fraction_used() < share {
+        let used = usage.fraction_used();
+        if used < share * 0.9 {
+            return;
+        }
+        if used < share {
+            let depth = (used - share * 0.9) / (share * 0.1);
+            tokio::time::sleep(SLOW_ZONE_MAX_WAIT.mul_f64(depth.clamp(0.0, 1.0))).await;
             return;
         }
         context.board.budget_spent(format!(
