@@ -88,8 +88,8 @@ async fn status_has_every_field() {
     assert!(used > 0, "api_usage {used}/{max}");
     assert!(used < max, "api_usage {used}/{max}");
     let text = status.to_string();
-    assert!(!text.contains(&harness.sandbox.config.intercom.access_token));
-    assert!(!text.contains(&harness.sandbox.config.salesforce.client_secret));
+    assert!(!text.contains(harness.sandbox.config.intercom.access_token.expose()));
+    assert!(!text.contains(harness.sandbox.config.salesforce.client_secret.expose()));
     assert!(
         !text.contains("status@example.com"),
         "a person's email in /status"

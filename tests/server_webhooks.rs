@@ -23,7 +23,13 @@ fn fixture(name: &str) -> Vec<u8> {
 async fn post_signed(harness: &Harness, body: Vec<u8>) -> (u16, Value) {
     let signature = sign(
         &body,
-        harness.sandbox.config.intercom.webhook_secret.as_bytes(),
+        harness
+            .sandbox
+            .config
+            .intercom
+            .webhook_secret
+            .expose()
+            .as_bytes(),
     );
     post(harness, body, Some(signature)).await
 }
@@ -224,7 +230,13 @@ async fn bad_signatures_are_rejected() {
     let wrong_secret = sign(&body, b"not-the-secret");
     let other_body = sign(
         b"{}",
-        harness.sandbox.config.intercom.webhook_secret.as_bytes(),
+        harness
+            .sandbox
+            .config
+            .intercom
+            .webhook_secret
+            .expose()
+            .as_bytes(),
     );
     let cases = [
         wrong_secret,

@@ -81,7 +81,7 @@ async fn salesforce_session(sandbox: &Sandbox) -> (String, String) {
         ("client_id", client_id.as_str()),
         (
             "client_secret",
-            sandbox.config.salesforce.client_secret.as_str(),
+            sandbox.config.salesforce.client_secret.expose(),
         ),
         ("redirect_uri", TEST_REDIRECT_URI),
     ])
@@ -349,7 +349,7 @@ impl Harness {
 
     async fn ic_send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
         let response = request
-            .bearer_auth(&self.sandbox.config.intercom.access_token)
+            .bearer_auth(self.sandbox.config.intercom.access_token.expose())
             .header("Intercom-Version", "2.11")
             .send()
             .await
