@@ -321,3 +321,37 @@ fn lead_converted_without_mapping() {
         }]
     );
 }
+
+#[test]
+fn lead_converted_keeps_pending_intercom_change() {
+    let state = mapped_in_sync(&rules());
+    let edit = updated(
+        &intercom("ann"),
+        person_values("ann@x.com", "Ann", "2"),
+        1500,
+    );
+    let next = step(state, &edit);
+    assert!(
+        writes(&next.effects)
+            .iter()
+            .any(|effect| matches!(effect, Effect::WriteSalesforce { .. })),
+        "the Intercom edit is written to Salesforce"
+    );
+
+    let next = step(next.state, &converted(2000));
+    let fetched = updated(
+        &salesforce(&sf_contact(9)),
+        person_values("ann@x.com", "Ann", "1"),
+        2100,
+    );
+    let next = step(next.state, &fetched);
+    for effect in &next.effects {
+        if let Effect::WriteIntercom { attributes, .. } = effect {
+            assert_ne!(
+                attributes.get("phone"),
+                Some(&text("1")),
+                "the Contact's older phone overwrites the pending Intercom edit"
+            );
+        }
+    }
+}

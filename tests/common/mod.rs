@@ -34,7 +34,18 @@ pub async fn start() -> Harness {
 }
 
 /// Starts a sandbox after `adjust` has changed its options.
+/// Sends the server's logs to the test's captured output when `RUST_LOG` is set.
+fn init_logs() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+}
+
 pub async fn start_with(adjust: impl FnOnce(&mut SandboxOptions)) -> Harness {
+    init_logs();
     let dir = tempfile::tempdir().expect("create a temporary directory");
     let mut options = SandboxOptions::new(dir.path().join("data"));
     adjust(&mut options);

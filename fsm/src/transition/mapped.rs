@@ -62,14 +62,24 @@ pub(super) fn on_qualified(qualified: Qualified, event: &Event, rules: &SyncRule
     let (Event::PersonUpdated(change) | Event::PersonCreated(change)) = event else {
         unreachable!("matched above");
     };
-    let mut next = on_change(qualified.mapping, change, false, rules);
+    // The conversion stamps the Contact, so its read looks newer than an Intercom edit that
+    // is still being written to Salesforce; that edit is the newer value, so the read is
+    // taken as if the pending write had landed.
+    let mut change = change.clone();
+    for (id, value) in &qualified.mapping.salesforce_side.written {
+        change.attributes.insert(id.clone(), value.clone());
+    }
+    let mut next = on_change(qualified.mapping, &change, false, rules);
     if let State::Mapped(mapping) = &mut next.state {
         let wrote_intercom = next
             .effects
             .iter()
             .any(|effect| matches!(effect, Effect::WriteIntercom { .. }));
         if !wrote_intercom {
-            let values = flowing_to(&mapping.salesforce_side, Side::Intercom, rules);
+            // An attribute still being written to Salesforce holds Intercom's newer value,
+            // so the Contact's older one must not overwrite it.
+            let mut values = flowing_to(&mapping.salesforce_side, Side::Intercom, rules);
+            values.retain(|id, _| !mapping.salesforce_side.written.contains_key(id));
             next.effects
                 .push(write(mapping, Side::Intercom, values, rules));
         }
@@ -382,10 +392,11 @@ fn on_lead_converted(mut mapping: Mapping, contact: &SalesforceId, at: Timestamp
         object: SalesforceObject::Contact,
     };
     // The Contact is another record: its timestamps start afresh, and the Lead's values stand
-    // in for its values until the fetched Contact arrives.
+    // in for its values until the fetched Contact arrives. Writes still in flight carry
+    // Intercom's newer values and stay pending: the server sends them to the Contact.
     mapping.salesforce_side = SideRecord {
         read: std::mem::take(&mut mapping.salesforce_side.read),
-        written: Attributes::new(),
+        written: std::mem::take(&mut mapping.salesforce_side.written),
         seen_at: Timestamp::ZERO,
     };
     effects.push(Effect::Fetch {

@@ -13,7 +13,7 @@ use tracing::{debug, info, warn};
 use super::answers::{answer, remote_error};
 use super::Context;
 use crate::actors::work::PendingWork;
-use crate::connectors::salesforce::{RecordUpdate, SalesforceError};
+use crate::connectors::salesforce::{RecordUpdate, SaveResult, SalesforceError};
 use crate::connectors::ErrorClass;
 use crate::metrics::{Outcome, System};
 use crate::sync::attributes::KEY_FIELD;
@@ -91,6 +91,10 @@ fn note_call(context: &Context, result: &Result<impl Sized, SalesforceError>) {
 }
 
 /// Sends one sObject Collections update for the batch.
+///
+/// A Lead converted since the mapping last saw it rejects updates with
+/// `CANNOT_UPDATE_CONVERTED_LEAD`; those updates go to the Contact it became instead, and
+/// the next poll moves the mapping there.
 pub async fn update(context: &Context, object: SalesforceObject, batch: Vec<PendingWork>) {
     let records: Vec<RecordUpdate> = batch
         .iter()
@@ -103,12 +107,39 @@ pub async fn update(context: &Context, object: SalesforceObject, batch: Vec<Pend
         })
         .collect();
 
+    let results = match send_update(context, object, &records).await {
+        Ok(results) => results,
+        Err(error) => return fail_all(context, &batch, object_name(object), &error).await,
+    };
+    let at = saved_at(context);
+    let mut converted = Vec::new();
+    for (work, saved) in batch.iter().zip(results) {
+        let lead_converted = saved
+            .errors
+            .first()
+            .is_some_and(|error| error.status_code == "CANNOT_UPDATE_CONVERTED_LEAD");
+        if object == SalesforceObject::Lead && lead_converted {
+            converted.push(work.clone());
+            continue;
+        }
+        answer(context, work, saved_event(context, object, work, &saved, at)).await;
+    }
+    if !converted.is_empty() {
+        update_converted(context, converted).await;
+    }
+}
+
+async fn send_update(
+    context: &Context,
+    object: SalesforceObject,
+    records: &[RecordUpdate],
+) -> Result<Vec<SaveResult>, SalesforceError> {
     wait_for_budget(context).await;
     let result = {
         let _slot = context.salesforce_slots.acquire().await;
         context
             .salesforce
-            .collections_update(object_name(object), &records, false)
+            .collections_update(object_name(object), records, false)
             .await
     };
     note_call(context, &result);
@@ -117,50 +148,97 @@ pub async fn update(context: &Context, object: SalesforceObject, batch: Vec<Pend
         records = records.len(),
         "Sent a Salesforce update batch"
     );
+    result
+}
 
-    let at = saved_at(context);
-    match result {
-        Ok(results) => {
-            for (work, saved) in batch.iter().zip(results) {
-                let Effect::WriteSalesforce { attributes, target } = &work.effect else {
-                    continue;
-                };
-                let event = match saved.class() {
-                    None => {
-                        context.services.metrics.write(
-                            System::Salesforce,
-                            object_name(object),
-                            Outcome::Success,
-                        );
-                        Event::WriteSucceeded(WriteReceipt {
-                            side: Side::Salesforce,
-                            attributes: attributes.clone(),
-                            at,
-                            created: None,
-                        })
-                    }
-                    Some(class) => {
-                        context.services.metrics.write(
-                            System::Salesforce,
-                            object_name(object),
-                            Outcome::Failure,
-                        );
-                        let message = saved
-                            .errors
-                            .first()
-                            .map(|error| error.message.clone())
-                            .unwrap_or_default();
-                        warn!(mapping_id = work.mapping_id, salesforce_id = %target.id, class = ?class, %message, "Salesforce rejected a record update");
-                        Event::WriteFailed(WriteFailure {
-                            side: Side::Salesforce,
-                            error: remote_error(class, message),
-                        })
-                    }
-                };
-                answer(context, work, event).await;
-            }
+/// The answer to one record of an update batch.
+fn saved_event(
+    context: &Context,
+    object: SalesforceObject,
+    work: &PendingWork,
+    saved: &SaveResult,
+    at: Timestamp,
+) -> Event {
+    let Effect::WriteSalesforce { attributes, target } = &work.effect else {
+        unreachable!("update batches hold only WriteSalesforce effects");
+    };
+    let metrics = &context.services.metrics;
+    match saved.class() {
+        None => {
+            metrics.write(System::Salesforce, object_name(object), Outcome::Success);
+            Event::WriteSucceeded(WriteReceipt {
+                side: Side::Salesforce,
+                attributes: attributes.clone(),
+                at,
+                created: None,
+            })
         }
-        Err(error) => fail_all(context, &batch, object_name(object), &error).await,
+        Some(class) => {
+            metrics.write(System::Salesforce, object_name(object), Outcome::Failure);
+            let message = saved
+                .errors
+                .first()
+                .map(|error| error.message.clone())
+                .unwrap_or_default();
+            warn!(mapping_id = work.mapping_id, salesforce_id = %target.id, class = ?class, %message, "Salesforce rejected a record update");
+            Event::WriteFailed(WriteFailure {
+                side: Side::Salesforce,
+                error: remote_error(class, message),
+            })
+        }
+    }
+}
+
+/// Sends the updates of converted Leads to the Contacts they became.
+async fn update_converted(context: &Context, batch: Vec<PendingWork>) {
+    let lead_ids: Vec<String> = batch
+        .iter()
+        .filter_map(|work| match &work.effect {
+            Effect::WriteSalesforce { target, .. } => Some(soql_string(target.id.as_str())),
+            _ => None,
+        })
+        .collect();
+    let soql = format!(
+        "SELECT Id, ConvertedContactId FROM Lead WHERE Id IN ({})",
+        lead_ids.join(", ")
+    );
+    let rows = match collect_all(context, &[soql]).await {
+        Ok(mut rows) => rows.pop().unwrap_or_default(),
+        Err(error) => return fail_all(context, &batch, "Lead", &error).await,
+    };
+    let contact_of = |lead: &str| {
+        rows.iter()
+            .find(|row| row.get("Id").and_then(Value::as_str) == Some(lead))
+            .and_then(|row| row.get("ConvertedContactId")?.as_str())
+            .and_then(|id| SalesforceId::parse(id).ok())
+    };
+
+    let mut retargeted = Vec::new();
+    for work in batch {
+        let Effect::WriteSalesforce { target, attributes } = &work.effect else {
+            continue;
+        };
+        let Some(contact) = contact_of(target.id.as_str()) else {
+            let error = SalesforceError::InvalidRequest(format!(
+                "Lead {} is converted but names no Contact",
+                target.id
+            ));
+            fail_all(context, std::slice::from_ref(&work), "Lead", &error).await;
+            continue;
+        };
+        info!(mapping_id = work.mapping_id, lead_id = %target.id, contact_id = %contact, "Lead was converted; writing to its Contact");
+        let mut moved = work.clone();
+        moved.effect = Effect::WriteSalesforce {
+            target: SalesforceRef {
+                id: contact,
+                object: SalesforceObject::Contact,
+            },
+            attributes: attributes.clone(),
+        };
+        retargeted.push(moved);
+    }
+    if !retargeted.is_empty() {
+        Box::pin(update(context, SalesforceObject::Contact, retargeted)).await;
     }
 }
 
