@@ -13,7 +13,7 @@ use tracing::{debug, info, warn};
 use super::answers::{answer, remote_error};
 use super::Context;
 use crate::actors::work::PendingWork;
-use crate::connectors::salesforce::{RecordUpdate, SaveResult, SalesforceError};
+use crate::connectors::salesforce::{RecordUpdate, SalesforceError, SaveResult};
 use crate::connectors::ErrorClass;
 use crate::metrics::{Outcome, System};
 use crate::sync::attributes::KEY_FIELD;
@@ -122,7 +122,12 @@ pub async fn update(context: &Context, object: SalesforceObject, batch: Vec<Pend
             converted.push(work.clone());
             continue;
         }
-        answer(context, work, saved_event(context, object, work, &saved, at)).await;
+        answer(
+            context,
+            work,
+            saved_event(context, object, work, &saved, at),
+        )
+        .await;
     }
     if !converted.is_empty() {
         update_converted(context, converted).await;

@@ -717,6 +717,10 @@ fn default_fields(object: SObjectType) -> Vec<FieldDef> {
                 ),
                 FieldDef::new("Priority", "Priority", T::Picklist, 40)
                     .picklist(&["High", "Normal", "Low"], Some("Normal")),
+                // Many orgs hide Type from integration users; `PATCH /_sim/describe/Task/Type`
+                // with `{"hidden": true}` reproduces that.
+                FieldDef::new("Type", "Type", T::Picklist, 40)
+                    .picklist(&["Call", "Email", "Meeting", "Other"], None),
                 FieldDef::new("Description", "Description", T::Textarea, 32000).unfilterable(),
             ]);
         }
