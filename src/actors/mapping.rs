@@ -6,6 +6,7 @@
 //! effects to the services that carry them out, and only then answer the sender. The actor
 //! handles one event at a time, so no event sees a state that is not on disk yet.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -66,7 +67,14 @@ pub struct MappingActor {
     /// Events applied since start; the registry compares it with the events it routed here
     /// before it lets the actor stop.
     applied: u64,
+    /// When this actor sent its recent writes, to recognise a write loop.
+    recent_writes: VecDeque<Instant>,
 }
+
+/// Writes of one mapping within [`LOOP_WINDOW`] above which a write loop is suspected.
+const LOOP_WRITES: usize = 20;
+/// The window in which [`LOOP_WRITES`] writes make a loop suspected.
+const LOOP_WINDOW: Duration = Duration::from_secs(300);
 
 impl MappingActor {
     pub fn new(id: MappingId, state: State, services: Arc<Services>) -> Self {
@@ -76,6 +84,7 @@ impl MappingActor {
             services,
             last_event: Instant::now(),
             applied: 0,
+            recent_writes: VecDeque::new(),
         }
     }
 }
@@ -189,8 +198,62 @@ impl MappingActor {
         }
     }
 
+    /// Records a sync error when this mapping writes more than [`LOOP_WRITES`] times within
+    /// [`LOOP_WINDOW`], which means two systems keep changing each other's values. The writes
+    /// go on; the error tells an operator where to look.
+    fn watch_for_loop(&mut self, effects: &[Effect]) {
+        let now = Instant::now();
+        let writes = effects
+            .iter()
+            .filter(|effect| {
+                matches!(
+                    effect,
+                    Effect::WriteSalesforce { .. } | Effect::WriteIntercom { .. }
+                )
+            })
+            .count();
+        for _ in 0..writes {
+            self.recent_writes.push_back(now);
+        }
+        while self
+            .recent_writes
+            .front()
+            .is_some_and(|sent| now.duration_since(*sent) > LOOP_WINDOW)
+        {
+            self.recent_writes.pop_front();
+        }
+        if writes == 0 || self.recent_writes.len() <= LOOP_WRITES {
+            return;
+        }
+        warn!(
+            mapping_id = self.id,
+            writes = self.recent_writes.len(),
+            window_secs = LOOP_WINDOW.as_secs(),
+            "Write loop suspected"
+        );
+        let error = NewSyncError {
+            at: Utc::now(),
+            mapping_id: Some(self.id),
+            cause: "loop_suspected".to_owned(),
+            details: serde_json::json!({
+                "writes": self.recent_writes.len(),
+                "window_secs": LOOP_WINDOW.as_secs(),
+                "state": self.state.name(),
+            }),
+        };
+        if let Err(failure) = self
+            .services
+            .store
+            .set_mapping_sync_error(self.id, Some(&error))
+        {
+            warn!(mapping_id = self.id, %failure, "Failed to record a suspected write loop");
+        }
+        self.recent_writes.clear();
+    }
+
     /// Adopts the committed state and starts the outbound effects.
     fn finish(&mut self, step: Transition, plan: Plan, ctx: &mut Context<Self>) {
+        self.watch_for_loop(&step.effects);
         let previous = std::mem::replace(&mut self.state, step.state);
         if previous.name() != self.state.name() {
             debug!(
