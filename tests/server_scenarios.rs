@@ -626,3 +626,35 @@ async fn undeleted_lead_restores_mapping() {
     harness.wait_mapped(&contact, &lead).await;
     harness.stop().await;
 }
+
+#[actix_rt::test]
+async fn repeated_writes_record_loop_suspected() {
+    let harness = start().await;
+    let (contact, _lead) = harness.mapped_pair("loopy@example.com").await;
+
+    for round in 0..22 {
+        harness
+            .ic_update(&contact, json!({"phone": format!("+1 555 {round:04}")}))
+            .await;
+        harness.wait_inbox_empty().await;
+    }
+
+    let errors = wait_for("a loop_suspected sync error", || async {
+        let errors = harness.sync_errors().await;
+        if errors
+            .iter()
+            .any(|error| error["cause"] == "loop_suspected")
+        {
+            Ok(errors)
+        } else {
+            Err(errors)
+        }
+    })
+    .await;
+    let loop_error = errors
+        .iter()
+        .find(|error| error["cause"] == "loop_suspected")
+        .expect("the loop error");
+    assert!(loop_error["details"]["writes"].as_u64().unwrap_or(0) > 20);
+    harness.stop().await;
+}
