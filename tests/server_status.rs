@@ -68,6 +68,10 @@ async fn status_has_every_field() {
     assert_eq!(findings_beyond_task(&status), Vec::<Value>::new());
     assert_eq!(status["connection"], "connected");
     assert_eq!(status["mappings"], 1);
+    assert_eq!(
+        status["people"], 1,
+        "the mapping is the only tracked person"
+    );
     assert_eq!(status["inbox_depth"], 0);
     assert_eq!(status["pending_writes"], 0);
     assert_eq!(status["sync_errors"], 0);

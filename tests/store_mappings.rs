@@ -41,6 +41,30 @@ fn update_moves_index_entries() {
 }
 
 #[test]
+fn paired_count_follows_both_ids() {
+    let (_dir, store) = open();
+    let id = store
+        .create_mapping(&index(Some("ic_1"), None, &["a@example.com"]), &0)
+        .unwrap();
+    assert_eq!(store.paired_mapping_count().unwrap(), 0);
+
+    let paired = index(Some("ic_1"), Some("00QA"), &["a@example.com"]);
+    store.put_mapping(id, &paired, &1).unwrap();
+    store.put_mapping(id, &paired, &2).unwrap();
+    assert_eq!(store.paired_mapping_count().unwrap(), 1);
+
+    store
+        .put_mapping(id, &index(None, Some("00QA"), &[]), &3)
+        .unwrap();
+    assert_eq!(store.paired_mapping_count().unwrap(), 0);
+
+    store.put_mapping(id, &paired, &4).unwrap();
+    store.delete_mapping(id).unwrap();
+    assert_eq!(store.paired_mapping_count().unwrap(), 0);
+    assert_eq!(store.mapping_count().unwrap(), 0);
+}
+
+#[test]
 fn key_can_belong_to_several_mappings() {
     let (_dir, store) = open();
     let first = store

@@ -17,7 +17,10 @@ pub struct Status {
     pub connection: ConnectionState,
     /// The reason the connection is not `connected`.
     pub connection_detail: Option<String>,
+    /// Identity mappings: an Intercom contact linked to a Salesforce record.
     pub mappings: u64,
+    /// People the store tracks, mapped or not, tombstones included.
+    pub people: u64,
     pub inbox_depth: u64,
     pub pending_writes: u64,
     pub sync_errors: u64,
@@ -52,7 +55,8 @@ pub fn collect(state: &AppState) -> Status {
         problems,
         connection,
         connection_detail,
-        mappings: store.mapping_count().unwrap_or(0),
+        mappings: store.paired_mapping_count().unwrap_or(0),
+        people: store.mapping_count().unwrap_or(0),
         inbox_depth: store.inbox_depth().unwrap_or(0),
         pending_writes: store.pending_count().unwrap_or(0),
         sync_errors: store.sync_error_count().unwrap_or(0),

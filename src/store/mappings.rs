@@ -29,6 +29,13 @@ pub struct MappingIndex {
     pub keys: Vec<String>,
 }
 
+impl MappingIndex {
+    /// Whether the index names a person on both sides.
+    pub fn is_paired(&self) -> bool {
+        self.intercom_id.is_some() && self.salesforce_id.is_some()
+    }
+}
+
 /// A mapping as read back from the store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mapping<S> {
@@ -117,9 +124,14 @@ impl StoreTxn<'_> {
             .during("write mapping")?;
         drop(mappings);
 
+        let was_paired = old_index.as_ref().is_some_and(MappingIndex::is_paired);
+        let paired_delta = i64::from(index.is_paired()) - i64::from(was_paired);
+        let mut counters = self.txn.open_table(COUNTERS).during("open counters")?;
         if old_index.is_none() {
-            let mut counters = self.txn.open_table(COUNTERS).during("open counters")?;
             add_to_counter(&mut counters, self.workspace, counter::MAPPINGS, 1)?;
+        }
+        if paired_delta != 0 {
+            add_to_counter(&mut counters, self.workspace, counter::PAIRED, paired_delta)?;
         }
         Ok(())
     }
@@ -157,6 +169,9 @@ impl StoreTxn<'_> {
 
         let mut counters = self.txn.open_table(COUNTERS).during("open counters")?;
         add_to_counter(&mut counters, self.workspace, counter::MAPPINGS, -1)?;
+        if old_index.is_paired() {
+            add_to_counter(&mut counters, self.workspace, counter::PAIRED, -1)?;
+        }
         Ok(true)
     }
 
@@ -358,6 +373,15 @@ impl Store {
         self.read("count mappings", |txn| {
             let counters = txn.open_table(COUNTERS).during("open counters")?;
             read_counter(&counters, &self.workspace, counter::MAPPINGS)
+        })
+    }
+
+    /// Returns how many mappings link an Intercom contact to a Salesforce record; the rest
+    /// are people seen on one side only, and tombstones.
+    pub fn paired_mapping_count(&self) -> Result<u64, StoreError> {
+        self.read("count paired mappings", |txn| {
+            let counters = txn.open_table(COUNTERS).during("open counters")?;
+            read_counter(&counters, &self.workspace, counter::PAIRED)
         })
     }
 

@@ -77,6 +77,8 @@ pub(crate) mod counter {
     pub const MAPPING_ID: &str = "mapping_id";
     /// How many mappings exist.
     pub const MAPPINGS: &str = "mappings";
+    /// How many mappings name a person on both sides.
+    pub const PAIRED: &str = "paired_mappings";
     /// The last inbox seq handed out.
     pub const INBOX_SEQ: &str = "inbox_seq";
     /// How many inbox entries wait to be applied.
