@@ -406,6 +406,9 @@ async fn lead_converted_mapped_moves_to_contact() {
     harness.poll().await;
 
     harness.wait_mapped(&contact, &converted).await;
+    // The move ends with a write of every mapped attribute to Intercom; an edit made while
+    // that write is in flight can be overwritten by it, so the edit waits for it.
+    harness.wait_inbox_empty().await;
     harness
         .ic_update(&contact, json!({"phone": "+1 555 0188"}))
         .await;
