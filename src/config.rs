@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::connectors::Secret;
+use crate::sync::attributes::AttributeMap;
 
 /// Environment variable that holds the Salesforce connected app's client secret.
 pub const ENV_SALESFORCE_CLIENT_SECRET: &str = "INTERSYNC_SALESFORCE_CLIENT_SECRET";
@@ -21,15 +22,15 @@ pub const ENV_INTERCOM_WEBHOOK_SECRET: &str = "INTERSYNC_INTERCOM_WEBHOOK_SECRET
 /// Errors from reading or checking a configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}: {error}; copy intersync.example.toml to start one")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("invalid config file {path}: {source}")]
+    #[error("invalid config file {path}: {error}")]
     Parse {
         path: PathBuf,
-        source: Box<toml::de::Error>,
+        error: Box<toml::de::Error>,
     },
     #[error("missing secret: set the environment variable {variable} ({what})")]
     MissingSecret {
@@ -241,14 +242,16 @@ impl Default for HealthSettings {
 impl Config {
     /// Reads `path`, then the secrets from the environment, and checks the values.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: path.to_owned(),
-            source,
+            error,
         })?;
-        let mut config: Config = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        let mut config: Config = toml::from_str(&text).map_err(|error| ConfigError::Parse {
             path: path.to_owned(),
-            source: Box::new(source),
+            error: Box::new(error),
         })?;
+        config.validate()?;
+        AttributeMap::from_settings(&config.sync)?;
         config.salesforce.client_secret = require_env(
             ENV_SALESFORCE_CLIENT_SECRET,
             "the Salesforce connected app's client secret",
@@ -287,6 +290,26 @@ impl Config {
                 value: "0".to_owned(),
                 reason: "must be at least 1 second".to_owned(),
             });
+        }
+        if self.salesforce.client_id.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "salesforce.client_id",
+                value: self.salesforce.client_id.clone(),
+                reason: "set it to the connected app's consumer key".to_owned(),
+            });
+        }
+        for (key, url) in [
+            ("salesforce.login_url", &self.salesforce.login_url),
+            ("salesforce.redirect_uri", &self.salesforce.redirect_uri),
+            ("intercom.base_url", &self.intercom.base_url),
+        ] {
+            if let Err(error) = reqwest::Url::parse(url) {
+                return Err(ConfigError::Invalid {
+                    key,
+                    value: url.clone(),
+                    reason: format!("not a URL ({error}); write it as https://host/path"),
+                });
+            }
         }
         if self.workspace_id.is_empty() {
             return Err(ConfigError::Invalid {

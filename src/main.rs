@@ -24,6 +24,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the sync server against real Intercom and Salesforce accounts.
+    #[command(after_help = "Secrets come from the environment, never from the config file:\n  \
+        INTERSYNC_SALESFORCE_CLIENT_SECRET  the connected app's consumer secret\n  \
+        INTERSYNC_INTERCOM_ACCESS_TOKEN     the Intercom access token\n  \
+        INTERSYNC_INTERCOM_WEBHOOK_SECRET   the Intercom app's client secret (signs webhooks)")]
     Serve(ServeArgs),
     /// Run the server against both simulators, seeded with sample people.
     Demo(DemoArgs),
@@ -46,7 +50,8 @@ struct DemoArgs {
     /// Address of the server's HTTP endpoints.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// People seeded on each side; about half of them exist on both sides.
+    /// People generated for the simulators: about half exist on both sides and the rest on
+    /// one side only, so each side gets about three quarters of them.
     #[arg(long, default_value_t = 2000)]
     people: usize,
     /// Seconds between two Salesforce polls.
@@ -65,7 +70,8 @@ struct SimArgs {
     /// Address of the Intercom simulator.
     #[arg(long, default_value = "127.0.0.1:8082")]
     intercom_listen: SocketAddr,
-    /// People seeded on each side at start; 0 starts both simulators empty.
+    /// People generated at start: about half on both sides, the rest on one side only; 0
+    /// starts both simulators empty.
     #[arg(long, default_value_t = 0)]
     people: usize,
 }
@@ -88,7 +94,6 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!("{error:#}");
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }

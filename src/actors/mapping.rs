@@ -152,7 +152,7 @@ impl Handler<Apply> for MappingActor {
             return AtomicResponse::new(Box::pin(fut::ready(Ok(()))));
         }
 
-        let plan = Plan::new(self.id, &step, &message, &self.services);
+        let plan = Plan::new(self.id, &step, &message, &self.state, &self.services);
         let change = plan.store_change();
         let writer = self.services.batch.clone();
         let id = self.id;
@@ -336,7 +336,13 @@ struct ChangeOutcome {
 }
 
 impl Plan {
-    fn new(id: MappingId, step: &Transition, message: &Apply, services: &Services) -> Self {
+    fn new(
+        id: MappingId,
+        step: &Transition,
+        message: &Apply,
+        previous: &State,
+        services: &Services,
+    ) -> Self {
         let mut pending_payloads = Vec::new();
         let mut sync_error = None;
         let mut history = Vec::new();
@@ -354,7 +360,9 @@ impl Plan {
                     }));
                 }
                 Effect::ClearSyncError => sync_error = Some(None),
-                Effect::Record(entry) => history.push(services.history_entry(entry)),
+                Effect::Record(entry) => {
+                    history.push(services.history_entry(entry, &message.event, previous))
+                }
                 _ => {}
             }
         }

@@ -6,13 +6,38 @@ use std::time::Duration;
 
 use actix::{Addr, Recipient};
 use chrono::{DateTime, Utc};
-use intersync_fsm::{Effect, Event, Side, State, SyncRules};
+use intersync_fsm::{Attributes, Effect, Event, LookUpOutcome, Side, State, SyncRules};
 
 use super::registry::Registry;
 use super::work::PendingWork;
 use crate::metrics::{Direction, DirectionLabels, Metrics};
 use crate::store::{self, BatchWriter, Store};
 use crate::sync::attributes::AttributeMap;
+
+/// The values that `event` brings from side `from`, or that an unmapped person read before.
+fn source_values<'a>(event: &'a Event, previous: &'a State, from: Side) -> Option<&'a Attributes> {
+    let change = match event {
+        Event::PersonCreated(change) | Event::PersonUpdated(change) | Event::KeyUpdated(change) => {
+            Some(change)
+        }
+        Event::LookedUp(result) => match &result.outcome {
+            LookUpOutcome::OneMatch(change) => Some(change),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some(change) = change.filter(|change| change.person.side() == from) {
+        return Some(&change.attributes);
+    }
+    match previous {
+        State::Unmapped(unmapped) if unmapped.person.side() == from => Some(&unmapped.record.read),
+        State::Mapped(mapping) => Some(match from {
+            Side::Intercom => &mapping.intercom_side.read,
+            Side::Salesforce => &mapping.salesforce_side.read,
+        }),
+        _ => None,
+    }
+}
 
 /// Sizes and delays of the actor system.
 #[derive(Debug, Clone)]
@@ -91,9 +116,29 @@ impl Services {
         executor.do_send(work);
     }
 
-    /// Converts the machine's history entry into the store's.
-    pub fn history_entry(&self, entry: &intersync_fsm::HistoryEntry) -> store::HistoryEntry {
+    /// Converts the machine's history entry into the store's, with each attribute's value
+    /// before and after: the new value from the event that caused the entry, the old one
+    /// from what the mapping last read on the side that was written.
+    pub fn history_entry(
+        &self,
+        entry: &intersync_fsm::HistoryEntry,
+        event: &Event,
+        previous: &State,
+    ) -> store::HistoryEntry {
         let at = DateTime::<Utc>::from_timestamp_millis(entry.at.0).unwrap_or_else(Utc::now);
+        let source = source_values(event, previous, entry.from);
+        let destination = match previous {
+            State::Mapped(mapping) => Some(match entry.from {
+                Side::Intercom => &mapping.salesforce_side.read,
+                Side::Salesforce => &mapping.intercom_side.read,
+            }),
+            _ => None,
+        };
+        let json = |values: Option<&Attributes>, id: &str| {
+            values
+                .and_then(|values| values.get(id))
+                .and_then(|value| serde_json::to_value(value).ok())
+        };
         store::HistoryEntry {
             at,
             side: match entry.from {
@@ -109,8 +154,8 @@ impl Services {
                 .iter()
                 .map(|attribute| store::FieldChange {
                     field: attribute.clone(),
-                    old: None,
-                    new: None,
+                    old: json(destination, attribute),
+                    new: json(source, attribute),
                 })
                 .collect(),
         }

@@ -32,6 +32,10 @@ pub struct Activity {
     salesforce: SalesforceClient,
     contacts: Vec<String>,
     leads: Vec<String>,
+    /// Intercom and Salesforce ids of mapped people, read from the server, so most changes
+    /// are ones that sync.
+    mapped: Vec<(String, String)>,
+    server_url: String,
     contact_records: Vec<String>,
     rng: StdRng,
     counter: u64,
@@ -83,6 +87,8 @@ impl Activity {
             salesforce,
             contacts: Vec::new(),
             leads: Vec::new(),
+            mapped: Vec::new(),
+            server_url: sandbox.server.url(),
             contact_records: Vec::new(),
             rng: StdRng::seed_from_u64(7),
             counter: 0,
@@ -113,6 +119,26 @@ impl Activity {
             .query("SELECT Id FROM Contact LIMIT 200")
             .await?;
         self.contact_records = contacts.into_iter().map(|record| record.id).collect();
+        let mappings: Value = self
+            .http
+            .get(format!("{}/mappings?limit=500", self.server_url))
+            .send()
+            .await?
+            .json()
+            .await?;
+        self.mapped = mappings["mappings"]
+            .as_array()
+            .map(|rows| {
+                rows.iter()
+                    .filter(|row| row["state"] == "mapped")
+                    .filter_map(|row| {
+                        let intercom = row["intercom_id"].as_str()?;
+                        let salesforce = row["salesforce_id"].as_str()?;
+                        Some((intercom.to_owned(), salesforce.to_owned()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(())
     }
 
@@ -146,6 +172,16 @@ impl Activity {
         Some(ids[self.rng.random_range(0..ids.len())].clone())
     }
 
+    /// Picks the Intercom (`side` 0) or Salesforce (`side` 1) id of a mapped person, most of
+    /// the time, so the change has somewhere to sync to.
+    fn pick_mapped(&mut self, side: usize) -> Option<String> {
+        if self.mapped.is_empty() || self.rng.random_range(0..10) < 2 {
+            return None;
+        }
+        let (intercom, salesforce) = &self.mapped[self.rng.random_range(0..self.mapped.len())];
+        Some(if side == 0 { intercom.clone() } else { salesforce.clone() })
+    }
+
     /// Makes one random change on one side.
     pub async fn step(&mut self) -> anyhow::Result<()> {
         self.counter += 1;
@@ -157,7 +193,8 @@ impl Activity {
         let title = JOB_TITLES[self.rng.random_range(0..JOB_TITLES.len())];
         match roll {
             0..30 => {
-                let Some(id) = self.pick(&self.contacts.clone()) else {
+                let contacts = self.contacts.clone();
+                let Some(id) = self.pick_mapped(0).or_else(|| self.pick(&contacts)) else {
                     return Ok(());
                 };
                 self.intercom(
@@ -173,14 +210,15 @@ impl Activity {
             }
             30..60 => {
                 let leads = self.leads.clone();
-                let Some(id) = self.pick(&leads) else {
+                let Some(id) = self.pick_mapped(1).or_else(|| self.pick(&leads)) else {
                     return Ok(());
                 };
+                let object = if id.starts_with("003") { "Contact" } else { "Lead" };
                 let mut fields = Map::new();
                 fields.insert("Phone".to_owned(), Value::from(phone.clone()));
                 fields.insert("Title".to_owned(), Value::from(title));
-                self.salesforce.update("Lead", &id, &fields).await?;
-                info!(salesforce_id = %id, %phone, title, "Demo: updated a Salesforce Lead");
+                self.salesforce.update(object, &id, &fields).await?;
+                info!(salesforce_id = %id, object, %phone, title, "Demo: updated a Salesforce record");
             }
             60..72 => {
                 let email = format!("demo.person{}@example.org", self.counter);

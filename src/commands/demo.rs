@@ -100,18 +100,16 @@ async fn log_summary(http: &reqwest::Client, server: &str, salesforce: &str) {
         Some(response) => response.text().await.unwrap_or_default(),
         None => String::new(),
     };
-    let stats: Value = match http.get(format!("{salesforce}/_sim/stats")).send().await {
-        Ok(response) => response.json().await.unwrap_or_default(),
-        Err(_) => Value::Null,
-    };
+    let _ = salesforce;
     info!(
         mappings = %status["mappings"],
+        people = %status["people"],
         inbox_depth = %status["inbox_depth"],
         pending_writes = %status["pending_writes"],
         sync_errors = %status["sync_errors"],
-        writes_to_salesforce = sum_metric(&metrics, "intersync_writes_total{system=\"salesforce\"", "success"),
-        writes_to_intercom = sum_metric(&metrics, "intersync_writes_total{system=\"intercom\"", "success"),
-        salesforce_api_calls = %stats["api_usage"],
+        writes_to_salesforce = sum_metric(&metrics, "intersync_writes_total{system=\"salesforce\"", "success") as u64,
+        writes_to_intercom = sum_metric(&metrics, "intersync_writes_total{system=\"intercom\"", "success") as u64,
+        intersync_salesforce_api_calls = sum_metric(&metrics, "intersync_api_calls_total{system=\"salesforce\"", "") as u64,
         "Demo summary"
     );
 }

@@ -79,6 +79,11 @@ impl StatusBoard {
         }
     }
 
+    /// Records that no Salesforce authorization exists yet, or that it must be renewed.
+    pub fn needs_authorization(&self, detail: String) {
+        self.set_connection(ConnectionState::NeedsReauthorization, Some(detail));
+    }
+
     /// Records that intersync stopped calling because its API budget is spent.
     pub fn budget_spent(&self, detail: String) {
         self.set_connection(ConnectionState::ApiLimitReached, Some(detail));

@@ -195,6 +195,12 @@ pub async fn create_lead(state: web::Data<AppState>, body: web::Json<CreateLead>
             format!("invalid Intercom contact id {:?}", body.intercom_id),
         );
     };
+    if let Some(salesforce_id) = mapped_salesforce_id(&state, &id) {
+        return error(
+            StatusCode::CONFLICT,
+            format!("Intercom contact {id} is already mapped to Salesforce record {salesforce_id}; no Lead is created"),
+        );
+    }
     let contact = match state.executor.intercom.get_contact(id.as_str()).await {
         Ok(contact) => contact,
         Err(failure) if failure.is_not_found() => {
@@ -233,6 +239,17 @@ pub async fn create_lead(state: web::Data<AppState>, body: web::Json<CreateLead>
     }))
 }
 
+/// The Salesforce record an Intercom contact is mapped to, if any.
+fn mapped_salesforce_id(state: &AppState, id: &IntercomId) -> Option<String> {
+    let store = &state.services.store;
+    let mapping_id = store.mapping_by_intercom_id(id.as_str()).ok()??;
+    let mapping = store.get_mapping::<State>(mapping_id).ok()??;
+    match mapping.state {
+        State::Mapped(_) | State::Qualified(_) => mapping.index.salesforce_id,
+        _ => None,
+    }
+}
+
 /// Runs a Salesforce poll now and returns what it did.
 pub async fn poll_now(state: web::Data<AppState>) -> HttpResponse {
     match state.poller.send(PollNow).await {
@@ -266,7 +283,7 @@ pub async fn page(state: web::Data<AppState>) -> HttpResponse {
          <style>body{{font-family:sans-serif;margin:2em}}td{{padding:.2em 1em}}</style></head><body>\
          <h1>intersync</h1><table>\
          <tr><td>healthy</td><td>{}</td></tr>\
-         <tr><td>connection</td><td>{:?}</td></tr>\
+         <tr><td>connection</td><td>{}</td></tr>\
          <tr><td>mappings</td><td>{}</td></tr>\
          <tr><td>inbox depth</td><td>{}</td></tr>\
          <tr><td>pending writes</td><td>{}</td></tr>\
@@ -276,7 +293,7 @@ pub async fn page(state: web::Data<AppState>) -> HttpResponse {
          <a href=\"/mappings\">mappings</a> · <a href=\"/sync-errors\">sync errors</a></p>\
          </body></html>",
         status.healthy,
-        status.connection,
+        serde_json::to_value(status.connection).unwrap_or_default().as_str().unwrap_or_default(),
         status.mappings,
         status.inbox_depth,
         status.pending_writes,

@@ -20,7 +20,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix::Addr;
-use actix_web::web;
+use actix_web::{web, HttpResponse};
+use serde_json::json;
 
 use crate::actors::executor::Context as ExecutorContext;
 use crate::actors::health::HealthSupervisor;
@@ -56,9 +57,20 @@ pub struct OAuthSettings {
     pub redirect_uri: String,
 }
 
-/// Registers every route.
+/// Registers every route, with JSON error bodies for bad request bodies, paths, queries
+/// and unknown routes.
 pub fn routes(config: &mut web::ServiceConfig) {
     config
+        .app_data(web::JsonConfig::default().error_handler(|error, _| {
+            bad_request(format!("invalid JSON body: {error}"))
+        }))
+        .app_data(web::PathConfig::default().error_handler(|error, _| {
+            bad_request(format!("invalid path parameter: {error}"))
+        }))
+        .app_data(web::QueryConfig::default().error_handler(|error, _| {
+            bad_request(format!("invalid query parameter: {error}"))
+        }))
+        .default_service(web::to(not_found))
         .route("/webhooks/intercom", web::post().to(webhook::receive))
         .route("/webhooks/intercom", web::head().to(webhook::validate))
         .route("/status", web::get().to(status::status))
@@ -74,4 +86,19 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/oauth/start", web::get().to(oauth::start))
         .route("/oauth/callback", web::get().to(oauth::callback))
         .route("/", web::get().to(admin::page));
+}
+
+fn bad_request(message: String) -> actix_web::Error {
+    actix_web::error::InternalError::from_response(
+        message.clone(),
+        HttpResponse::BadRequest().json(json!({"error": message})),
+    )
+    .into()
+}
+
+async fn not_found(request: actix_web::HttpRequest) -> HttpResponse {
+    HttpResponse::NotFound().json(json!({
+        "error": format!("no route for {} {}", request.method(), request.path()),
+        "detail": "the admin page at / links to every endpoint",
+    }))
 }

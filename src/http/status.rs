@@ -48,7 +48,11 @@ pub fn collect(state: &AppState) -> Status {
         .as_ref()
         .map(|report| report.findings.clone())
         .unwrap_or_default();
-    let (connection, connection_detail) = state.board.connection();
+    let (mut connection, mut connection_detail) = state.board.connection();
+    if let Some(reason) = state.executor.salesforce.reauthorization_reason() {
+        connection = ConnectionState::NeedsReauthorization;
+        connection_detail = Some(reason);
+    }
     let last_poll = state.board.last_poll_at();
     Status {
         healthy: problems.is_empty() && connection == ConnectionState::Connected,

@@ -15,7 +15,7 @@ use actix::prelude::*;
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::actors::executor::{self, Executor, ExecutorSettings};
 use crate::actors::health::HealthSupervisor;
@@ -73,13 +73,13 @@ impl Server {
                 config.data_dir.display()
             )
         })?;
+        let attributes = AttributeMap::from_settings(&config.sync)?;
         let store_path = config.store_path();
         let store = Store::open(&store_path)
             .and_then(|store| store.with_workspace(&config.workspace_id))
             .with_context(|| format!("cannot open the store {}", store_path.display()))?;
         info!(path = %store_path.display(), workspace = %config.workspace_id, "Store opened");
 
-        let attributes = AttributeMap::from_settings(&config.sync)?;
         let rules = attributes.rules(config.sync.create_leads);
         let metrics = Metrics::new();
         let board = Arc::new(StatusBoard::default());
@@ -104,6 +104,18 @@ impl Server {
         let router = Router::new(registry);
 
         let salesforce = salesforce_client(&config, &store)?;
+        let has_tokens = store
+            .salesforce_credentials::<crate::connectors::salesforce::SalesforceTokens>()
+            .ok()
+            .flatten()
+            .is_some();
+        if !has_tokens && options.authorization.is_none() {
+            let start_url = format!("http://{}/oauth/start", config.listen);
+            warn!(url = %start_url, "No Salesforce tokens are stored; open this URL in a browser to authorize the connection");
+            board.needs_authorization(format!(
+                "no Salesforce tokens are stored; open {start_url} to authorize the connection"
+            ));
+        }
         if let Some((code, redirect_uri)) = &options.authorization {
             salesforce
                 .exchange_code(code, redirect_uri)

@@ -5,7 +5,7 @@ use intersync_fsm::{
     PersonRef, Side, Timestamp, WriteFailure, WriteReceipt,
 };
 use serde_json::Value;
-use tracing::warn;
+use tracing::{info, warn};
 
 use super::answers::{answer, remote_error};
 use super::Context;
@@ -32,6 +32,7 @@ pub async fn run(context: &Context, work: PendingWork) {
                         .services
                         .metrics
                         .write(System::Intercom, "contact", Outcome::Success);
+                    info!(mapping_id = work.mapping_id, intercom_id = %target.id, attributes = ?attributes.keys().collect::<Vec<_>>(), "Synced to Intercom");
                     Event::WriteSucceeded(WriteReceipt {
                         side: Side::Intercom,
                         attributes: attributes.clone(),

@@ -171,6 +171,7 @@ fn saved_event(
     match saved.class() {
         None => {
             metrics.write(System::Salesforce, object_name(object), Outcome::Success);
+            info!(mapping_id = work.mapping_id, salesforce_id = %target.id, attributes = ?attributes.keys().collect::<Vec<_>>(), "Synced to Salesforce");
             Event::WriteSucceeded(WriteReceipt {
                 side: Side::Salesforce,
                 attributes: attributes.clone(),
