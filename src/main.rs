@@ -24,10 +24,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the sync server against real Intercom and Salesforce accounts.
-    #[command(after_help = "Secrets come from the environment, never from the config file:\n  \
+    #[command(
+        after_help = "Secrets come from the environment, never from the config file:\n  \
         INTERSYNC_SALESFORCE_CLIENT_SECRET  the connected app's consumer secret\n  \
         INTERSYNC_INTERCOM_ACCESS_TOKEN     the Intercom access token\n  \
-        INTERSYNC_INTERCOM_WEBHOOK_SECRET   the Intercom app's client secret (signs webhooks)")]
+        INTERSYNC_INTERCOM_WEBHOOK_SECRET   the Intercom app's client secret (signs webhooks)"
+    )]
     Serve(ServeArgs),
     /// Run the server against both simulators, seeded with sample people.
     Demo(DemoArgs),

@@ -658,3 +658,22 @@ async fn repeated_writes_record_loop_suspected() {
     assert!(loop_error["details"]["writes"].as_u64().unwrap_or(0) > 20);
     harness.stop().await;
 }
+
+#[actix_rt::test]
+async fn idle_poll_costs_one_call() {
+    let harness = common::start_with(|options| {
+        options.initial_sync = intersync::actors::poller::InitialSync::FromNow;
+    })
+    .await;
+    harness.healthcheck().await;
+    harness.poll().await;
+    harness.poll().await;
+    let series = r#"intersync_api_calls_total{system="salesforce"}"#;
+    let before = metric_value(&harness.metrics().await, series);
+
+    harness.poll().await;
+
+    let after = metric_value(&harness.metrics().await, series);
+    assert_eq!(after - before, 1.0, "Salesforce calls of one idle poll");
+    harness.stop().await;
+}

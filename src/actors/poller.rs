@@ -31,6 +31,9 @@ use crate::metrics::System;
 use crate::store::Watermark;
 use crate::sync::salesforce_events::{event_of, poll_fields, row_position};
 
+/// Milliseconds taken off the Salesforce time recorded for a poll.
+const POLL_TIME_MARGIN_MS: i64 = 2_000;
+
 /// Rows applied concurrently.
 const APPLY_CONCURRENCY: usize = 256;
 
@@ -167,6 +170,11 @@ fn object_name(object: SalesforceObject) -> &'static str {
     }
 }
 
+/// The name under which the Salesforce time of the last complete poll of `object` is kept.
+fn polled_name(object: SalesforceObject) -> String {
+    format!("{}.polled_at", object_name(object))
+}
+
 /// Builds the poll query of one object from `since_ms` on.
 fn poll_query(context: &ExecutorContext, object: SalesforceObject, since_ms: i64) -> String {
     let mut fields: Vec<&str> = poll_fields(object).to_vec();
@@ -205,20 +213,39 @@ async fn poll(
             .map_err(|error| error.to_string())?;
         let watermark = match stored {
             Some(watermark) => watermark,
-            None => initial_watermark(context, settings.initial).await?,
+            None => {
+                // Stored at once, so an org with no changes costs no further call for it.
+                let watermark = initial_watermark(context, settings.initial).await?;
+                context
+                    .services
+                    .store
+                    .advance_watermark(object_name(object), &watermark, &[], overlap_ms)
+                    .map_err(|error| error.to_string())?;
+                watermark
+            }
         };
         watermarks.push(watermark);
     }
 
+    // A row becomes visible at most one overlap window after its SystemModstamp, so rows
+    // stamped more than a window before the previous complete poll were visible to it and
+    // need no second read: the window starts at the later of the two bounds.
+    let mut polled_at = Vec::new();
+    for object in objects {
+        let previous = context
+            .services
+            .store
+            .get_watermark(&polled_name(object))
+            .map_err(|error| error.to_string())?
+            .map_or(i64::MIN, |mark| mark.system_modstamp_ms);
+        polled_at.push(previous);
+    }
     let queries: Vec<String> = objects
         .iter()
-        .zip(&watermarks)
-        .map(|(object, mark)| {
-            poll_query(
-                context,
-                *object,
-                mark.system_modstamp_ms.saturating_sub(overlap_ms),
-            )
+        .zip(watermarks.iter().zip(&polled_at))
+        .map(|(object, (mark, polled))| {
+            let since = mark.system_modstamp_ms.max(*polled);
+            poll_query(context, *object, since.saturating_sub(overlap_ms))
         })
         .collect();
     let pages = context
@@ -239,6 +266,13 @@ async fn poll(
         }
     };
 
+    // The newest Date header may come from a call that ended after the queries ran, so the
+    // poll time is taken a little earlier than it.
+    let server_time = context
+        .salesforce
+        .usage_meter()
+        .server_time_ms()
+        .map(|time| time - POLL_TIME_MARGIN_MS);
     let mut report = PollReport::default();
     for ((object, watermark), page) in objects.iter().zip(&watermarks).zip(pages) {
         let mut rows: Vec<Map<String, Value>> = page.records.into_iter().map(with_id).collect();
@@ -252,6 +286,17 @@ async fn poll(
         }
         let object_report =
             apply_rows(context, router, *object, watermark, rows, overlap_ms).await?;
+        if let (0, Some(server_time)) = (object_report.failed, server_time) {
+            let polled = Watermark {
+                system_modstamp_ms: server_time,
+                id: String::new(),
+            };
+            context
+                .services
+                .store
+                .advance_watermark(&polled_name(*object), &polled, &[], overlap_ms)
+                .map_err(|error| error.to_string())?;
+        }
         report.rows += object_report.rows;
         report.applied += object_report.applied;
         report.skipped += object_report.skipped;

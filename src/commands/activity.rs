@@ -179,7 +179,11 @@ impl Activity {
             return None;
         }
         let (intercom, salesforce) = &self.mapped[self.rng.random_range(0..self.mapped.len())];
-        Some(if side == 0 { intercom.clone() } else { salesforce.clone() })
+        Some(if side == 0 {
+            intercom.clone()
+        } else {
+            salesforce.clone()
+        })
     }
 
     /// Makes one random change on one side.
@@ -213,7 +217,11 @@ impl Activity {
                 let Some(id) = self.pick_mapped(1).or_else(|| self.pick(&leads)) else {
                     return Ok(());
                 };
-                let object = if id.starts_with("003") { "Contact" } else { "Lead" };
+                let object = if id.starts_with("003") {
+                    "Contact"
+                } else {
+                    "Lead"
+                };
                 let mut fields = Map::new();
                 fields.insert("Phone".to_owned(), Value::from(phone.clone()));
                 fields.insert("Title".to_owned(), Value::from(title));

@@ -61,15 +61,18 @@ pub struct OAuthSettings {
 /// and unknown routes.
 pub fn routes(config: &mut web::ServiceConfig) {
     config
-        .app_data(web::JsonConfig::default().error_handler(|error, _| {
-            bad_request(format!("invalid JSON body: {error}"))
-        }))
-        .app_data(web::PathConfig::default().error_handler(|error, _| {
-            bad_request(format!("invalid path parameter: {error}"))
-        }))
-        .app_data(web::QueryConfig::default().error_handler(|error, _| {
-            bad_request(format!("invalid query parameter: {error}"))
-        }))
+        .app_data(
+            web::JsonConfig::default()
+                .error_handler(|error, _| bad_request(format!("invalid JSON body: {error}"))),
+        )
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|error, _| bad_request(format!("invalid path parameter: {error}"))),
+        )
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|error, _| bad_request(format!("invalid query parameter: {error}"))),
+        )
         .default_service(web::to(not_found))
         .route("/webhooks/intercom", web::post().to(webhook::receive))
         .route("/webhooks/intercom", web::head().to(webhook::validate))
