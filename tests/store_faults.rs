@@ -235,7 +235,7 @@ async fn failed_sync_fails_the_append() {
         matches!(error, StoreError::InboxBatchFailed { .. }),
         "{error:?}"
     );
-    assert!(error.to_string().contains("was not stored"));
+    assert!(error.to_string().contains("may not be stored"));
     drop(writer);
     drop(store);
 

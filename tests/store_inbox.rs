@@ -9,6 +9,13 @@ fn open(dir: &tempfile::TempDir, options: StoreOptions) -> Store {
     Store::open_with(dir.path().join("intersync.redb"), options).unwrap()
 }
 
+#[test]
+fn inbox_writer_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+    assert_send_sync::<intersync::store::InboxWriter>();
+    assert_send_sync::<Store>();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_appends_share_commits() {
     let dir = tempfile::tempdir().unwrap();
@@ -121,11 +128,17 @@ async fn dedup_ids_are_pruned_by_count() {
     let writer = store.inbox_writer().unwrap();
 
     for i in 0..5 {
-        writer
+        let appended = writer
             .append(&format!("notif_{i}"), Vec::new())
             .await
             .unwrap();
+        let Appended::New(seq) = appended else {
+            panic!("notif_{i} is new");
+        };
+        store.inbox_ack(seq).unwrap();
     }
+    // Pruning runs at the next commit, after the acks.
+    writer.append("notif_5", Vec::new()).await.unwrap();
 
     assert_eq!(store.inbox_known_ids().unwrap(), 3);
     let oldest = writer.append("notif_0", Vec::new()).await.unwrap();
@@ -135,11 +148,34 @@ async fn dedup_ids_are_pruned_by_count() {
     );
     let newest = writer.append("notif_4", Vec::new()).await.unwrap();
     assert_eq!(newest, Appended::Duplicate, "the newest id is kept");
+}
+
+#[tokio::test]
+async fn ids_of_waiting_entries_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = StoreOptions {
+        dedup_max_ids: 1,
+        dedup_ttl: Duration::ZERO,
+        ..StoreOptions::default()
+    };
+    let store = open(&dir, options);
+    let writer = store.inbox_writer().unwrap();
+
+    for i in 0..4 {
+        writer
+            .append(&format!("notif_{i}"), Vec::new())
+            .await
+            .unwrap();
+    }
+
+    assert_eq!(store.inbox_known_ids().unwrap(), 4);
+    let again = writer.append("notif_0", Vec::new()).await.unwrap();
     assert_eq!(
-        store.inbox_depth().unwrap(),
-        6,
-        "pruning ids keeps the entries"
+        again,
+        Appended::Duplicate,
+        "a waiting entry is never stored twice"
     );
+    assert_eq!(store.inbox_depth().unwrap(), 4);
 }
 
 #[tokio::test]
@@ -152,8 +188,11 @@ async fn dedup_ids_are_pruned_by_age() {
     let store = open(&dir, options);
     let writer = store.inbox_writer().unwrap();
 
-    writer.append("notif_a", Vec::new()).await.unwrap();
-    // Ids are pruned when a later commit sees them older than the time limit.
+    let Appended::New(seq) = writer.append("notif_a", Vec::new()).await.unwrap() else {
+        panic!("first append is new");
+    };
+    store.inbox_ack(seq).unwrap();
+    // A later commit prunes the acked ids that are older than the time limit by then.
     tokio::time::sleep(Duration::from_millis(5)).await;
     writer.append("notif_b", Vec::new()).await.unwrap();
 

@@ -85,6 +85,25 @@ fn taken_intercom_id_is_a_conflict() {
 }
 
 #[test]
+fn lookup_inside_transaction_sees_own_writes() {
+    let (_dir, store) = open();
+
+    let (before, id, after, by_key) = store
+        .write("find or create mapping", |txn| {
+            let before = txn.mapping_by_intercom_id("ic_1")?;
+            let id = txn.create_mapping(&index(Some("ic_1"), Some("003A"), &["a"]), &0)?;
+            let after = txn.mapping_by_salesforce_id("003A")?;
+            let by_key = txn.mappings_by_key("a")?;
+            Ok((before, id, after, by_key))
+        })
+        .unwrap();
+
+    assert_eq!(before, None);
+    assert_eq!(after, Some(id));
+    assert_eq!(by_key, vec![id]);
+}
+
+#[test]
 fn delete_removes_index_entries_and_history() {
     let (_dir, store) = open();
     let id = store
@@ -187,7 +206,7 @@ fn any_step() -> impl Strategy<Value = Step> {
     ]
 }
 
-/// Whether `index` takes an Intercom or Salesforce id that another live mapping has.
+/// Returns whether `index` takes an Intercom or Salesforce id that another live mapping has.
 fn conflicts(
     model: &BTreeMap<MappingId, MappingIndex>,
     id: MappingId,
@@ -248,7 +267,11 @@ proptest! {
                 Step::Create(index) => {
                     let outcome = store.create_mapping(&index, &0);
                     if conflicts(&model, 0, &index) {
-                        prop_assert!(matches!(outcome, Err(StoreError::IndexConflict { .. })), "expected an index conflict, got {:?}", outcome);
+                        prop_assert!(
+                            matches!(outcome, Err(StoreError::IndexConflict { .. })),
+                            "expected an index conflict, got {:?}",
+                            outcome
+                        );
                     } else {
                         let id = outcome.unwrap();
                         handed_out.push(id);
@@ -259,7 +282,11 @@ proptest! {
                     let Some(&id) = handed_out.get(slot) else { continue };
                     let outcome = store.put_mapping(id, &index, &1);
                     if conflicts(&model, id, &index) {
-                        prop_assert!(matches!(outcome, Err(StoreError::IndexConflict { .. })), "expected an index conflict, got {:?}", outcome);
+                        prop_assert!(
+                            matches!(outcome, Err(StoreError::IndexConflict { .. })),
+                            "expected an index conflict, got {:?}",
+                            outcome
+                        );
                     } else {
                         outcome.unwrap();
                         model.insert(id, normalized(index));

@@ -255,3 +255,27 @@ fn history_keeps_newest_entries() {
     assert_eq!(store.history(other).unwrap().len(), 1);
     assert_eq!(store.history(id).unwrap()[0].changes[0].field, "email");
 }
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct NumericTokens {
+    access_token: u64,
+}
+
+#[test]
+fn credentials_decode_error_hides_tokens() {
+    let (_dir, store) = open();
+    store
+        .put_salesforce_credentials(&Tokens {
+            access_token: "secret-access".to_owned(),
+            refresh_token: "secret-refresh".to_owned(),
+        })
+        .unwrap();
+
+    let error = store.salesforce_credentials::<NumericTokens>().unwrap_err();
+
+    let message = error.to_string();
+    assert!(message.contains("Salesforce credentials"), "{message}");
+    assert!(!message.contains("secret"), "{message}");
+    assert!(!format!("{error:?}").contains("secret"));
+}

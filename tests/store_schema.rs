@@ -1,6 +1,9 @@
 //! Opening, reopening and schema version checks of the store file.
 
-use intersync::store::{MappingIndex, Store, StoreError, SCHEMA_VERSION};
+use chrono::{TimeZone, Utc};
+use intersync::store::{
+    HistoryEntry, MappingIndex, NewSyncError, Side, Store, StoreError, Watermark, SCHEMA_VERSION,
+};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -20,6 +23,31 @@ fn open_creates_file_with_version() {
     assert_eq!(version, SCHEMA_VERSION);
 }
 
+fn history_entry() -> HistoryEntry {
+    HistoryEntry {
+        at: Utc.with_ymd_and_hms(2026, 3, 4, 5, 6, 7).unwrap(),
+        side: Side::Intercom,
+        rule: "create_lead".to_owned(),
+        changes: Vec::new(),
+    }
+}
+
+fn sync_error() -> NewSyncError {
+    NewSyncError {
+        at: Utc.with_ymd_and_hms(2026, 3, 4, 5, 6, 7).unwrap(),
+        mapping_id: None,
+        cause: "REQUEST_LIMIT_EXCEEDED".to_owned(),
+        details: serde_json::Value::Null,
+    }
+}
+
+fn watermark() -> Watermark {
+    Watermark {
+        system_modstamp_ms: 5_000,
+        id: "00Q1".to_owned(),
+    }
+}
+
 #[test]
 fn reopen_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();
@@ -35,6 +63,18 @@ fn reopen_keeps_everything() {
         let id = store.create_mapping(&index, &"mapped".to_owned()).unwrap();
         store.pending_add(&[b"write".to_vec()]).unwrap();
         store.put_setting("poll_interval_secs", &300).unwrap();
+        store.put_health(&true).unwrap();
+        store.put_salesforce_credentials(&"tokens").unwrap();
+        store.append_history(id, &history_entry()).unwrap();
+        store.add_sync_error(&sync_error()).unwrap();
+        store
+            .advance_watermark("Lead", &watermark(), &[("00Q1".to_owned(), 5_000)], 60_000)
+            .unwrap();
+        store
+            .write("append inbox entry", |txn| {
+                txn.inbox_append("notif_1", b"payload", 1_000)
+            })
+            .unwrap();
         id
     };
 
@@ -49,6 +89,19 @@ fn reopen_keeps_everything() {
         store.get_setting::<u64>("poll_interval_secs").unwrap(),
         Some(300)
     );
+    assert_eq!(store.last_health::<bool>().unwrap(), Some(true));
+    assert_eq!(
+        store.salesforce_credentials::<String>().unwrap().as_deref(),
+        Some("tokens")
+    );
+    assert_eq!(store.history(id).unwrap(), vec![history_entry()]);
+    assert_eq!(store.sync_error_count().unwrap(), 1);
+    assert_eq!(store.get_watermark("Lead").unwrap(), Some(watermark()));
+    assert!(store.was_applied("Lead", "00Q1", 5_000).unwrap());
+    let inbox = store.inbox_pending(10).unwrap();
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].notification_id, "notif_1");
+    assert_eq!(inbox[0].payload, b"payload");
 
     let next = store
         .create_mapping(&MappingIndex::default(), &"new")

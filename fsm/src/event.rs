@@ -66,7 +66,9 @@ pub enum Event {
 pub struct PersonChange {
     /// The person.
     pub person: PersonRef,
-    /// The normalized mapping key, or `None` when the person has no key value.
+    /// The normalized mapping key, or `None` when the person has no key value. On a
+    /// [`Event::PersonUpdated`] of a mapped person `None` leaves the mapping as it is; a
+    /// [`Event::KeyUpdated`] with `None` deletes it.
     pub key: Option<MappingKey>,
     /// The mapped attribute values. For an update, the server may send only the attributes
     /// that changed, or all of them: values equal to the stored ones are not changes.

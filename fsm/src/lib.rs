@@ -5,6 +5,8 @@
 //! state and carries out the returned effects. Nothing in this crate performs I/O, reads a
 //! clock or draws random numbers: time arrives inside events as source timestamps.
 
+#![warn(missing_docs)]
+
 mod effect;
 mod event;
 mod key;

@@ -26,7 +26,7 @@ pub enum State {
     Deleted(Deleted),
 }
 
-/// What the machine remembers of one side of a person.
+/// The machine's record of one side of a person.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SideRecord {
     /// The values last read from the side, or confirmed written to it.
@@ -38,7 +38,7 @@ pub struct SideRecord {
     pub seen_at: Timestamp,
 }
 
-/// A request sent to the other side and not yet answered.
+/// A request sent to the other side whose result has not arrived yet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "request", rename_all = "snake_case")]
 pub enum Request {
@@ -46,14 +46,14 @@ pub enum Request {
     LookUp {
         /// The key searched for.
         key: MappingKey,
-        /// What to send once a match is found.
+        /// The attributes to send once a match is found.
         send: Send,
     },
     /// The creation of a Salesforce Lead for the Intercom person.
     CreateLead,
 }
 
-/// Which of the person's attributes go to the other side when a mapping is created.
+/// The person's attributes that go to the other side when a mapping is created.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "send", content = "attributes", rename_all = "snake_case")]
 pub enum Send {
@@ -68,7 +68,7 @@ pub enum Send {
 pub struct Failure {
     /// The recorded error.
     pub error: SyncError,
-    /// True once the failed operation was sent again and its answer is pending.
+    /// True once the failed operation was sent again and its result is pending.
     pub retrying: bool,
 }
 
@@ -79,7 +79,7 @@ pub struct Unmapped {
     pub person: PersonRef,
     /// The person's normalized mapping key, if it has one.
     pub key: Option<MappingKey>,
-    /// What the machine has read from the person's side.
+    /// The values read from the person's side.
     pub record: SideRecord,
     /// The look-up or Lead creation in flight.
     pub waiting: Option<Request>,
@@ -96,9 +96,9 @@ pub struct Mapping {
     pub salesforce: SalesforceRef,
     /// The normalized mapping key both sides share.
     pub key: MappingKey,
-    /// What the machine has read from and written to Intercom.
+    /// The values read from and written to Intercom.
     pub intercom_side: SideRecord,
-    /// What the machine has read from and written to Salesforce.
+    /// The values read from and written to Salesforce.
     pub salesforce_side: SideRecord,
     /// The value of each attribute the last time both sides agreed on it. A side whose value
     /// differs from it changed the attribute since then.
@@ -135,12 +135,12 @@ pub struct Deleted {
 }
 
 impl State {
-    /// The starting state of an actor for a person seen for the first time.
+    /// Returns the starting state of an actor for a person seen for the first time.
     pub fn new(person: PersonRef) -> State {
         State::Unmapped(Unmapped::new(person, None))
     }
 
-    /// The state's name, for logs and metrics labels.
+    /// Returns the state's name, for logs and metric labels.
     pub fn name(&self) -> &'static str {
         match self {
             State::Unmapped(_) => "unmapped",
@@ -185,7 +185,7 @@ impl State {
 }
 
 impl Unmapped {
-    /// A person about whom nothing has been read yet.
+    /// Builds an unmapped person about whom nothing has been read yet.
     pub fn new(person: PersonRef, key: Option<MappingKey>) -> Unmapped {
         Unmapped {
             person,
@@ -208,13 +208,16 @@ impl Unmapped {
             Some(Request::CreateLead) if self.person.side() != Side::Intercom => {
                 Err("Lead creation requested for a Salesforce person".to_owned())
             }
+            Some(Request::CreateLead) if self.key.is_none() => {
+                Err("Lead creation requested for a person without a mapping key".to_owned())
+            }
             _ => Ok(()),
         }
     }
 }
 
 impl Mapping {
-    /// The record of `side`.
+    /// Returns the record of `side`.
     pub fn side(&self, side: Side) -> &SideRecord {
         match side {
             Side::Intercom => &self.intercom_side,
@@ -226,6 +229,26 @@ impl Mapping {
         match side {
             Side::Intercom => &mut self.intercom_side,
             Side::Salesforce => &mut self.salesforce_side,
+        }
+    }
+
+    /// Borrows the record of `side`, the record of the other side and the synced values
+    /// together.
+    pub(crate) fn sides_mut(
+        &mut self,
+        side: Side,
+    ) -> (&mut SideRecord, &mut SideRecord, &mut Attributes) {
+        match side {
+            Side::Intercom => (
+                &mut self.intercom_side,
+                &mut self.salesforce_side,
+                &mut self.synced,
+            ),
+            Side::Salesforce => (
+                &mut self.salesforce_side,
+                &mut self.intercom_side,
+                &mut self.synced,
+            ),
         }
     }
 

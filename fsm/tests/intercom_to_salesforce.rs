@@ -17,7 +17,7 @@ fn unmapped_ann() -> State {
 }
 
 #[test]
-fn person_updated_with_mapping_sends_changed_attributes() {
+fn person_updated_with_mapping() {
     let state = mapped_in_sync(&rules());
 
     let next = step(
@@ -40,7 +40,7 @@ fn person_updated_with_mapping_sends_changed_attributes() {
 }
 
 #[test]
-fn person_updated_without_mapping_looks_up_then_sends_changed_attributes() {
+fn person_updated_without_mapping() {
     let ann = intercom("ann");
 
     let next = step(
@@ -90,7 +90,7 @@ fn person_updated_without_mapping_looks_up_then_sends_changed_attributes() {
 }
 
 #[test]
-fn key_updated_with_mapping_deletes_it_and_maps_the_new_key() {
+fn key_updated_with_mapping() {
     let ann = intercom("ann");
     let state = mapped_in_sync(&rules());
 
@@ -136,7 +136,7 @@ fn key_updated_with_mapping_deletes_it_and_maps_the_new_key() {
 }
 
 #[test]
-fn key_updated_without_mapping_looks_up_the_new_key() {
+fn key_updated_without_mapping() {
     let ann = intercom("ann");
 
     let next = step(
@@ -168,7 +168,7 @@ fn key_updated_without_mapping_looks_up_the_new_key() {
 }
 
 #[test]
-fn person_created_with_mapping_is_not_applicable() {
+fn person_created_with_mapping() {
     let state = mapped_in_sync(&rules());
 
     let next = step(
@@ -185,7 +185,7 @@ fn person_created_with_mapping_is_not_applicable() {
 }
 
 #[test]
-fn person_created_without_mapping_sends_all_attributes() {
+fn person_created_without_mapping() {
     let ann = intercom("ann");
 
     let next = step(
@@ -223,7 +223,7 @@ fn person_created_without_mapping_sends_all_attributes() {
 }
 
 #[test]
-fn person_deleted_with_mapping_deletes_it() {
+fn person_deleted_with_mapping() {
     let state = mapped_in_sync(&rules());
 
     let next = step(state, &deleted(&intercom("ann"), 2000));
@@ -239,7 +239,7 @@ fn person_deleted_with_mapping_deletes_it() {
 }
 
 #[test]
-fn person_deleted_without_mapping_does_nothing() {
+fn person_deleted_without_mapping() {
     let next = step(unmapped_ann(), &deleted(&intercom("ann"), 2000));
 
     assert!(next.effects.is_empty());

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use intersync_fsm::{Effect, Event, Side, State, Timestamp};
 
-/// A Salesforce Lead that was polled and matched nobody, so it has no mapping.
+/// A Salesforce Lead that was polled and matched no Intercom contact, so it has no mapping.
 fn unmapped_lead() -> State {
     let record = salesforce(&lead(1));
     let values = person_values("ann@x.com", "Ann", "1");
@@ -25,7 +25,7 @@ fn converted(at: i64) -> Event {
 }
 
 #[test]
-fn person_updated_with_mapping_sends_all_attributes() {
+fn person_updated_with_mapping() {
     let state = mapped_in_sync(&rules());
 
     let next = step(
@@ -47,7 +47,7 @@ fn person_updated_with_mapping_sends_all_attributes() {
 }
 
 #[test]
-fn person_updated_without_mapping_looks_up_then_sends_all_attributes() {
+fn person_updated_without_mapping() {
     let record = salesforce(&lead(1));
 
     let next = step(
@@ -85,7 +85,7 @@ fn person_updated_without_mapping_looks_up_then_sends_all_attributes() {
 }
 
 #[test]
-fn key_updated_with_mapping_deletes_it_and_maps_the_new_key() {
+fn key_updated_with_mapping() {
     let record = salesforce(&lead(1));
     let state = mapped_in_sync(&rules());
 
@@ -130,7 +130,7 @@ fn key_updated_with_mapping_deletes_it_and_maps_the_new_key() {
 }
 
 #[test]
-fn key_updated_without_mapping_looks_up_the_new_key() {
+fn key_updated_without_mapping() {
     let record = salesforce(&lead(1));
 
     let next = step(
@@ -167,7 +167,7 @@ fn key_updated_without_mapping_looks_up_the_new_key() {
 }
 
 #[test]
-fn person_created_with_mapping_is_not_applicable() {
+fn person_created_with_mapping() {
     let state = mapped_in_sync(&rules());
 
     let next = step(
@@ -184,7 +184,7 @@ fn person_created_with_mapping_is_not_applicable() {
 }
 
 #[test]
-fn person_created_without_mapping_sends_all_attributes() {
+fn person_created_without_mapping() {
     let record = salesforce(&lead(1));
 
     let next = step(
@@ -217,7 +217,7 @@ fn person_created_without_mapping_sends_all_attributes() {
 }
 
 #[test]
-fn person_deleted_with_mapping_deletes_it() {
+fn person_deleted_with_mapping() {
     let state = mapped_in_sync(&rules());
 
     let next = step(state, &deleted(&salesforce(&lead(1)), 2000));
@@ -233,7 +233,7 @@ fn person_deleted_with_mapping_deletes_it() {
 }
 
 #[test]
-fn person_deleted_without_mapping_does_nothing() {
+fn person_deleted_without_mapping() {
     let next = step(unmapped_lead(), &deleted(&salesforce(&lead(1)), 2000));
 
     assert!(next.effects.is_empty());
@@ -241,7 +241,7 @@ fn person_deleted_without_mapping_does_nothing() {
 }
 
 #[test]
-fn lead_converted_with_mapping_moves_it_to_the_contact() {
+fn lead_converted_with_mapping() {
     let state = mapped_in_sync(&rules());
 
     let next = step(state, &converted(2000));
@@ -284,7 +284,7 @@ fn lead_converted_with_mapping_moves_it_to_the_contact() {
 }
 
 #[test]
-fn lead_converted_without_mapping_maps_the_contact_on_a_match() {
+fn lead_converted_without_mapping() {
     let next = step(unmapped_lead(), &converted(2000));
     assert_eq!(
         next.effects,

@@ -19,7 +19,7 @@ pub enum ErrorClass {
     /// The stored grant no longer works (revoked or expired refresh token, disabled API,
     /// deactivated user). An operator must authorize the connection again.
     NeedsReauthorization,
-    /// The request itself is wrong for this record or org; repeating it cannot succeed.
+    /// The request itself is wrong for this record or org, so repeating it cannot succeed.
     Permanent {
         /// The service's error code, such as `REQUIRED_FIELD_MISSING` or `conflict`.
         code: String,

@@ -192,7 +192,8 @@ mod tests {
             field("Id"),
             region,
         ]);
-        let findings = check_org_setup(&described, &BTreeMap::new());
+        let nothing_sent = BTreeMap::from([("Contact".to_owned(), BTreeSet::new())]);
+        let findings = check_org_setup(&described, &nothing_sent);
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].kind, FindingKind::RequiredNotSent);
         assert_eq!(findings[0].fields, vec!["Region__c".to_owned()]);

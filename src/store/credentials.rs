@@ -1,5 +1,5 @@
-//! Salesforce credentials (access and refresh tokens), replaced whole in one commit so a
-//! crash never leaves a new access token beside an old refresh token.
+//! Salesforce credentials (access and refresh tokens). The caller's value is replaced whole
+//! in one commit, so a crash cannot pair a new access token with an old refresh token.
 //!
 //! The file stores them in clear text, so its permissions must keep other users out.
 
@@ -9,13 +9,14 @@ use serde::Serialize;
 
 use super::error::{OperationContext, StoreError};
 use super::schema::CREDENTIALS;
-use super::{decode, encode, Store};
+use super::{encode, Store};
 
 const SALESFORCE: &str = "salesforce";
 const WHAT: &str = "Salesforce credentials";
 
 impl Store {
-    /// Replaces the Salesforce credentials. The value never appears in errors or logs.
+    /// Replaces the Salesforce credentials. The store puts no part of the value in its errors
+    /// or logs.
     pub fn put_salesforce_credentials<T: Serialize>(
         &self,
         credentials: &T,
@@ -38,7 +39,16 @@ impl Store {
                 .get((&*self.workspace, SALESFORCE))
                 .during("read credentials")?;
             found
-                .map(|guard| decode(WHAT, SALESFORCE, guard.value()))
+                .map(|guard| {
+                    serde_json::from_slice(guard.value()).map_err(|error| {
+                        StoreError::CredentialsDecode {
+                            what: WHAT,
+                            category: format!("{:?}", error.classify()).to_lowercase(),
+                            line: error.line(),
+                            column: error.column(),
+                        }
+                    })
+                })
                 .transpose()
         })
     }

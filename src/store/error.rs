@@ -46,9 +46,10 @@ pub enum StoreError {
         source: redb::Error,
     },
 
-    /// The commit did not reach disk, so nothing of the transaction was stored.
+    /// The commit failed. Treat the transaction as not stored: its changes may be missing
+    /// after a restart, and a failed sync may also leave them in place.
     #[error(
-        "commit of `{operation}` failed, so none of its changes were stored: {source}; \
+        "commit of `{operation}` failed, so its changes may not be stored: {source}; \
          check free disk space and the file's health, then restart intersync"
     )]
     Commit {
@@ -78,6 +79,19 @@ pub enum StoreError {
         source: serde_json::Error,
     },
 
+    /// The stored credentials do not decode. The message leaves out the stored text, which
+    /// holds tokens.
+    #[error(
+        "failed to decode the stored {what}: {category} error at line {line}, column {column}; \
+         authorize the connection again to replace them"
+    )]
+    CredentialsDecode {
+        what: &'static str,
+        category: String,
+        line: usize,
+        column: usize,
+    },
+
     /// Another mapping already owns this Intercom or Salesforce id.
     #[error(
         "cannot index mapping {mapping} by {index} {value}: mapping {owner} already has it; \
@@ -105,8 +119,12 @@ pub enum StoreError {
     #[error("the inbox writer thread has stopped; restart intersync to accept webhooks again")]
     InboxWriterStopped,
 
-    /// The group commit that carried this append failed, so the entry was not stored.
-    #[error("the inbox batch of {entries} entries was not stored: {source}")]
+    /// The group commit that carried this append failed, so the entry may not be stored
+    /// and the sender must deliver it again.
+    #[error(
+        "the inbox batch of {entries} entries may not be stored, so reject the \
+         notification and let the sender retry: {source}"
+    )]
     InboxBatchFailed {
         entries: usize,
         #[source]

@@ -12,7 +12,8 @@ use super::schema::{
 };
 use super::{Store, StoreTxn};
 
-/// Most notification ids removed by one commit, so pruning never stalls a group commit.
+/// The maximum number of notification ids one commit removes, which bounds the work pruning
+/// adds to a group commit.
 const PRUNE_PER_COMMIT: usize = 4096;
 
 /// The outcome of an append, returned once the entry is durable.
@@ -95,8 +96,11 @@ impl StoreTxn<'_> {
         Ok(removed)
     }
 
-    /// Forgets the oldest notification ids beyond the count limit or older than the
-    /// time limit. Returns how many were removed.
+    /// Removes the oldest notification ids beyond the count limit or older than the time
+    /// limit. Returns how many were removed.
+    ///
+    /// Pruning stops at the oldest id whose entry is not yet acked, so a redelivery of a
+    /// waiting notification is always caught, even when that keeps more ids than the limit.
     pub fn inbox_prune_ids(&mut self, now_ms: u64) -> Result<usize, StoreError> {
         let ttl_ms = u64::try_from(self.options.dedup_ttl.as_millis()).unwrap_or(u64::MAX);
         let cutoff_ms = now_ms.saturating_sub(ttl_ms);
@@ -107,6 +111,7 @@ impl StoreTxn<'_> {
             .open_table(INBOX_SEEN_ORDER)
             .during("open inbox ids")?;
         let mut seen = self.txn.open_table(INBOX_SEEN).during("open inbox ids")?;
+        let inbox = self.txn.open_table(INBOX).during("open inbox")?;
 
         let mut removed = 0;
         while removed < PRUNE_PER_COMMIT {
@@ -124,6 +129,13 @@ impl StoreTxn<'_> {
                 break;
             };
             if count <= self.options.dedup_max_ids && seen_at_ms >= cutoff_ms {
+                break;
+            }
+            let waiting = inbox
+                .get((self.workspace, seq))
+                .during("read inbox")?
+                .is_some();
+            if waiting {
                 break;
             }
 

@@ -1,5 +1,5 @@
 //! Group commit for the inbox: one thread writes every append that is waiting in one
-//! transaction, commits it, then answers each waiter.
+//! transaction, commits it, then replies to each waiter.
 //!
 //! A webhook is answered only after its append returns, so durability costs one commit per
 //! batch rather than one per request.
@@ -14,15 +14,18 @@ use super::error::StoreError;
 use super::inbox::Appended;
 use super::{now_unix_ms, Store};
 
-/// The async entry point of the inbox. Cheap to clone; clones share one writer thread.
+/// The async entry point of the inbox. Cheap to clone, and clones share one writer thread.
 /// Create one per workspace with [`Store::inbox_writer`] and clone it.
+///
+/// Dropping the last clone waits for the thread to commit the batch it is writing, so drop
+/// it outside a tight async loop.
 #[derive(Clone)]
 pub struct InboxWriter {
     shared: Arc<WriterShared>,
 }
 
 struct WriterShared {
-    /// `None` only while dropping, so the thread sees the channel close before the join.
+    /// `None` only while dropping: taking it closes the channel, so the thread ends before the join.
     sender: Option<mpsc::Sender<AppendRequest>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     commits: Arc<AtomicU64>,

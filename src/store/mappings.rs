@@ -160,6 +160,39 @@ impl StoreTxn<'_> {
         Ok(true)
     }
 
+    /// Finds the mapping that has an Intercom contact id, inside this transaction.
+    pub fn mapping_by_intercom_id(
+        &self,
+        intercom_id: &str,
+    ) -> Result<Option<MappingId>, StoreError> {
+        let table = self
+            .txn
+            .open_table(MAPPING_BY_INTERCOM)
+            .during("open index")?;
+        find_unique(&table, self.workspace, intercom_id)
+    }
+
+    /// Finds the mapping that has a Salesforce Lead or Contact id, inside this transaction.
+    pub fn mapping_by_salesforce_id(
+        &self,
+        salesforce_id: &str,
+    ) -> Result<Option<MappingId>, StoreError> {
+        let table = self
+            .txn
+            .open_table(MAPPING_BY_SALESFORCE)
+            .during("open index")?;
+        find_unique(&table, self.workspace, salesforce_id)
+    }
+
+    /// Finds every mapping that has a normalized mapping key, inside this transaction.
+    pub fn mappings_by_key(&self, key: &str) -> Result<Vec<MappingId>, StoreError> {
+        let table = self
+            .txn
+            .open_multimap_table(MAPPING_BY_KEY)
+            .during("open index")?;
+        find_by_key(&table, self.workspace, key)
+    }
+
     fn mapping_index(&self, id: MappingId) -> Result<Option<MappingIndex>, StoreError> {
         let mappings = self.txn.open_table(MAPPINGS).during("open mappings")?;
         let stored: Option<Mapping<IgnoredAny>> = load_mapping(&mappings, self.workspace, id)?;
@@ -177,11 +210,7 @@ impl StoreTxn<'_> {
             return Ok(());
         };
         let table = self.txn.open_table(table).during("open mapping index")?;
-        let owner = table
-            .get((self.workspace, value.as_str()))
-            .during("read mapping index")?
-            .map(|guard| guard.value());
-        match owner {
+        match find_unique(&table, self.workspace, value)? {
             Some(owner) if owner != id => Err(StoreError::IndexConflict {
                 index: index_name,
                 value: value.clone(),
@@ -292,31 +321,25 @@ impl Store {
         })
     }
 
-    /// Finds the mapping that holds an Intercom contact id.
+    /// Finds the mapping that has an Intercom contact id.
     pub fn mapping_by_intercom_id(
         &self,
         intercom_id: &str,
     ) -> Result<Option<MappingId>, StoreError> {
         self.read("find mapping by Intercom id", |txn| {
             let table = txn.open_table(MAPPING_BY_INTERCOM).during("open index")?;
-            let found = table
-                .get((&*self.workspace, intercom_id))
-                .during("read index")?;
-            Ok(found.map(|guard| guard.value()))
+            find_unique(&table, &self.workspace, intercom_id)
         })
     }
 
-    /// Finds the mapping that holds a Salesforce Lead or Contact id.
+    /// Finds the mapping that has a Salesforce Lead or Contact id.
     pub fn mapping_by_salesforce_id(
         &self,
         salesforce_id: &str,
     ) -> Result<Option<MappingId>, StoreError> {
         self.read("find mapping by Salesforce id", |txn| {
             let table = txn.open_table(MAPPING_BY_SALESFORCE).during("open index")?;
-            let found = table
-                .get((&*self.workspace, salesforce_id))
-                .during("read index")?;
-            Ok(found.map(|guard| guard.value()))
+            find_unique(&table, &self.workspace, salesforce_id)
         })
     }
 
@@ -326,12 +349,7 @@ impl Store {
             let table = txn
                 .open_multimap_table(MAPPING_BY_KEY)
                 .during("open index")?;
-            let values = table.get((&*self.workspace, key)).during("read index")?;
-            let mut ids = Vec::new();
-            for value in values {
-                ids.push(value.during("read index")?.value());
-            }
-            Ok(ids)
+            find_by_key(&table, &self.workspace, key)
         })
     }
 
@@ -343,8 +361,8 @@ impl Store {
         })
     }
 
-    /// Lists up to `limit` mappings with an id above `after`, in id order; pass the last id
-    /// of one page as `after` to read the next.
+    /// Lists up to `limit` mappings with an id above `after`, in id order. To read the next
+    /// page, pass the last id of this one as `after`.
     pub fn list_mappings<S: DeserializeOwned>(
         &self,
         after: Option<MappingId>,
@@ -373,6 +391,28 @@ impl Store {
             Ok(page)
         })
     }
+}
+
+fn find_unique(
+    table: &impl ReadableTable<(&'static str, &'static str), u64>,
+    workspace: &str,
+    value: &str,
+) -> Result<Option<MappingId>, StoreError> {
+    let found = table.get((workspace, value)).during("read index")?;
+    Ok(found.map(|guard| guard.value()))
+}
+
+fn find_by_key(
+    table: &impl ReadableMultimapTable<(&'static str, &'static str), u64>,
+    workspace: &str,
+    key: &str,
+) -> Result<Vec<MappingId>, StoreError> {
+    let values = table.get((workspace, key)).during("read index")?;
+    let mut ids = Vec::new();
+    for value in values {
+        ids.push(value.during("read index")?.value());
+    }
+    Ok(ids)
 }
 
 fn load_mapping<S: DeserializeOwned>(

@@ -49,6 +49,11 @@ use error::OperationContext;
 /// The file name used when no path is given.
 pub const DEFAULT_FILE_NAME: &str = "intersync.redb";
 
+/// Returns the path of the store file inside `data_dir`.
+pub fn default_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(DEFAULT_FILE_NAME)
+}
+
 /// The workspace id used when the caller names none.
 pub const DEFAULT_WORKSPACE: &str = "default";
 
@@ -57,7 +62,8 @@ pub const DEFAULT_WORKSPACE: &str = "default";
 pub struct StoreOptions {
     /// How many history entries are kept per mapping; older ones are removed on append.
     pub history_limit: usize,
-    /// How many notification ids are kept for de-duplication, at most.
+    /// How many notification ids are kept for de-duplication, at most. Ids of entries not yet
+    /// acked are kept beyond this limit.
     pub dedup_max_ids: u64,
     /// How long a notification id is kept for de-duplication. Intercom retries a failed
     /// delivery once, one minute later, so a day leaves a wide margin.
@@ -166,17 +172,17 @@ impl Store {
         })
     }
 
-    /// The workspace this handle reads and writes.
+    /// Returns the workspace this handle reads and writes.
     pub fn workspace(&self) -> &str {
         &self.workspace
     }
 
-    /// The file path, or the name given to a custom backend.
+    /// Returns the file path, or the name given to a custom backend.
     pub fn location(&self) -> &Path {
         &self.shared.location
     }
 
-    /// The limits this store was opened with.
+    /// Returns the limits this store was opened with.
     pub fn options(&self) -> &StoreOptions {
         &self.shared.options
     }
@@ -243,7 +249,7 @@ fn decode<T: DeserializeOwned>(
     })
 }
 
-/// The wall clock in Unix milliseconds; 0 if the clock is before 1970.
+/// Reads the wall clock in Unix milliseconds, or 0 if the clock is before 1970.
 fn now_unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -189,3 +189,46 @@ fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(CREDENTIALS).during("create table")?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use redb::backends::InMemoryBackend;
+
+    use super::*;
+
+    fn database() -> Database {
+        Database::builder()
+            .create_with_backend(InMemoryBackend::new())
+            .unwrap()
+    }
+
+    #[test]
+    fn counter_starts_at_zero_and_stops_at_zero() {
+        let database = database();
+        let txn = database.begin_write().unwrap();
+        let mut counters = txn.open_table(COUNTERS).unwrap();
+
+        let unset = read_counter(&counters, "default", "things").unwrap();
+        let raised = add_to_counter(&mut counters, "default", "things", 2).unwrap();
+        let lowered = add_to_counter(&mut counters, "default", "things", -5).unwrap();
+        let other = read_counter(&counters, "acme", "things").unwrap();
+
+        assert_eq!(unset, 0);
+        assert_eq!(raised, 2);
+        assert_eq!(lowered, 0);
+        assert_eq!(other, 0, "counters are scoped by workspace");
+    }
+
+    #[test]
+    fn empty_file_gets_current_version() {
+        let database = database();
+
+        check_or_create(&database, Path::new("memory")).unwrap();
+        check_or_create(&database, Path::new("memory")).unwrap();
+
+        let txn = database.begin_write().unwrap();
+        let meta = txn.open_table(META).unwrap();
+        let version = meta.get(SCHEMA_VERSION_KEY).unwrap().unwrap().value();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+}

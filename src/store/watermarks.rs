@@ -1,8 +1,8 @@
 //! Salesforce poll watermarks and the rows applied inside the overlap window.
 //!
 //! A watermark is the (SystemModstamp, Id) of the last row a poll made durable. The next poll
-//! reads again from a little before it, so rows that commit late are not missed; the applied
-//! set tells which of the re-read rows were already applied.
+//! reads again from a little before it, so rows that commit late are not missed. The applied
+//! set records which of the re-read rows were already applied.
 
 use redb::ReadableTable;
 
@@ -118,7 +118,7 @@ impl Store {
     }
 
     /// Records the applied rows of one poll and moves the watermark, in one commit, then
-    /// forgets applied rows older than `overlap_ms` before the new watermark.
+    /// removes applied rows older than `overlap_ms` before the new watermark.
     pub fn advance_watermark(
         &self,
         name: &str,

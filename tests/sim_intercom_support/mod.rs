@@ -120,7 +120,7 @@ impl Delivery {
 #[derive(Clone)]
 struct ReceiverState {
     sender: mpsc::UnboundedSender<Delivery>,
-    /// Statuses to answer with, in order; 200 once empty.
+    /// Response statuses to send, in order, then 200 once the list is empty.
     script: Arc<Mutex<VecDeque<u16>>>,
 }
 
@@ -197,7 +197,7 @@ impl Receiver {
             .expect("the receiver is running")
     }
 
-    /// Waits briefly and tells whether nothing more arrived.
+    /// Waits for `wait` and returns true when no delivery arrived meanwhile.
     pub async fn stays_quiet(&mut self, wait: Duration) -> bool {
         tokio::time::timeout(wait, self.deliveries.recv())
             .await
@@ -220,7 +220,7 @@ pub async fn subscribe(sim: &Sim, receiver: &Receiver) {
     assert_eq!(response.status(), 201);
 }
 
-/// The keys of a JSON object, in order.
+/// Returns the keys of a JSON object, sorted.
 pub fn keys(value: &Value) -> Vec<String> {
     value
         .as_object()

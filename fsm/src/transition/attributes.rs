@@ -49,8 +49,9 @@ pub(super) fn read_into(
 /// Builds the write of `changes` to `to`, and remembers them as written so their echo is
 /// recognised.
 ///
-/// A Salesforce write carries only `changes`. An Intercom write carries every mapped attribute
-/// that flows to Intercom and has a known value, with `changes` applied.
+/// A Salesforce write carries `changes` and the values of earlier writes still unconfirmed,
+/// so a write after a failed one also repairs it. An Intercom write carries every mapped
+/// attribute that flows to Intercom and has a known value, with `changes` applied.
 pub(super) fn write(
     mapping: &mut Mapping,
     to: Side,
@@ -59,16 +60,27 @@ pub(super) fn write(
 ) -> Effect {
     let record = mapping.side_mut(to);
     for (id, value) in &changes {
-        if !same(rules, id, value_of(&record.read, id), value) {
+        if same(rules, id, value_of(&record.read, id), value) {
+            // The side already has the value, so an older unconfirmed write is superseded.
+            record.written.remove(id);
+        } else {
             record.written.insert(id.clone(), value.clone());
         }
     }
 
     match to {
-        Side::Salesforce => Effect::WriteSalesforce {
-            target: mapping.salesforce.clone(),
-            attributes: changes,
-        },
+        Side::Salesforce => {
+            let mut attributes = changes;
+            for (id, value) in &mapping.salesforce_side.written {
+                attributes
+                    .entry(id.clone())
+                    .or_insert_with(|| value.clone());
+            }
+            Effect::WriteSalesforce {
+                target: mapping.salesforce.clone(),
+                attributes,
+            }
+        }
         Side::Intercom => {
             let mut attributes = changes;
             let record = &mapping.intercom_side;
@@ -197,7 +209,7 @@ pub(super) fn create_mapping(
     Some(mapping)
 }
 
-/// Every known value of `record` for the mapped attributes that flow to `to`.
+/// Collects every known value of `record` for the mapped attributes that flow to `to`.
 pub(super) fn flowing_to(record: &SideRecord, to: Side, rules: &SyncRules) -> Attributes {
     rules
         .attributes

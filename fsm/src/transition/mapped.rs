@@ -1,7 +1,7 @@
 //! Transitions of an identity mapping: attribute changes with echo suppression and conflict
 //! policies, key changes, deletions, Lead conversion and write results.
 
-use super::attributes::{flowing_to, read_into, refresh_synced, same, write};
+use super::attributes::{flowing_to, read_into, same, write};
 use super::unmapped::after_key_change;
 use super::{retry_delay, Transition};
 use crate::effect::{Effect, HistoryEntry, Rule, SyncError};
@@ -35,7 +35,7 @@ pub(super) fn on_mapped(mapping: Mapping, event: &Event, rules: &SyncRules) -> T
         }
         Event::WriteFailed(failure) => on_write_failed(mapping, failure),
         Event::RetryRequested => on_retry(mapping, rules),
-        // A mapped person cannot be created again, a look-up answer is stale once mapped, and
+        // A mapped person cannot be created again, a look-up result is stale once mapped, and
         // the mapping exists, so a Lead is not created.
         _ => Transition::unchanged(State::Mapped(mapping)),
     }
@@ -119,7 +119,6 @@ fn on_change(
     if !decision.to_self.is_empty() {
         effects.push(write(&mut mapping, from, decision.to_self, rules));
     }
-    refresh_synced(&mut mapping, rules);
     Transition {
         state: State::Mapped(mapping),
         effects,
@@ -147,42 +146,47 @@ fn decide(mapping: &mut Mapping, change: &PersonChange, rules: &SyncRules) -> De
         to_other: Attributes::new(),
         to_self: Attributes::new(),
     };
+    let (record, other_record, synced) = mapping.sides_mut(from);
+    let changed = changed_ids(&record.read, &change.attributes, rules);
 
-    for attribute in &rules.attributes {
-        let id = attribute.id.as_str();
-        let Some(value) = change.attributes.get(id) else {
+    for (id, value) in changed {
+        let Some(attribute) = rules.attributes.iter().find(|attribute| attribute.id == id) else {
             continue;
         };
-        let record = mapping.side_mut(from);
-        let unchanged = record
-            .read
-            .get(id)
-            .is_some_and(|known| same(rules, id, known, value));
-        let echo = record
-            .written
-            .get(id)
-            .is_some_and(|written| same(rules, id, written, value));
-        if echo {
-            record.written.remove(id);
-        }
-        if unchanged || echo {
-            record.read.insert(id.to_owned(), value.clone());
+        let known = record.read.get_mut(id);
+        if known
+            .as_ref()
+            .is_some_and(|known| same(rules, id, known, value))
+        {
             continue;
         }
-        record.read.insert(id.to_owned(), value.clone());
-        if !attribute.policy.flows_from(from) {
-            continue;
+        match known {
+            Some(known) => *known = value.clone(),
+            None => {
+                record.read.insert(id.to_owned(), value.clone());
+            }
         }
+        // Whether this value is the echo of a write or a real change, the side now has it,
+        // so an unconfirmed write of an older value must not be retried.
+        let echo = !record.written.is_empty()
+            && record
+                .written
+                .remove(id)
+                .is_some_and(|written| same(rules, id, &written, value));
 
-        let other_record = mapping.side(other);
         let other_read = value_of(&other_record.read, id);
+        if same(rules, id, value, other_read) {
+            mark_synced(synced, id, value);
+        }
+        if echo || !attribute.policy.flows_from(from) {
+            continue;
+        }
         let other_next = other_record.written.get(id).unwrap_or(other_read);
         if same(rules, id, value, other_next) {
             continue;
         }
         let other_changed = attribute.policy.flows_from(other)
-            && mapping
-                .synced
+            && synced
                 .get(id)
                 .is_some_and(|synced| !same(rules, id, synced, other_read));
         let winner = if other_changed {
@@ -204,9 +208,39 @@ fn decide(mapping: &mut Mapping, change: &PersonChange, rules: &SyncRules) -> De
         }
     }
 
-    let record = mapping.side_mut(from);
     record.seen_at = record.seen_at.max(change.at);
     decision
+}
+
+/// The incoming values that differ from the known ones, found by walking both sorted maps
+/// once: most events repeat stored values, and this keeps them cheap.
+fn changed_ids<'a>(
+    known: &Attributes,
+    incoming: &'a Attributes,
+    rules: &SyncRules,
+) -> Vec<(&'a str, &'a Value)> {
+    let mut changed = Vec::new();
+    let mut known = known.iter().peekable();
+    for (id, value) in incoming {
+        while known.next_if(|(known_id, _)| *known_id < id).is_some() {}
+        match known.peek() {
+            Some((known_id, known_value))
+                if *known_id == id && same(rules, id, known_value, value) => {}
+            _ => changed.push((id.as_str(), value)),
+        }
+    }
+    changed
+}
+
+/// Records `value` as the last value both sides agreed on for attribute `id`.
+fn mark_synced(synced: &mut Attributes, id: &str, value: &Value) {
+    match synced.get_mut(id) {
+        Some(known) if known == value => {}
+        Some(known) => *known = value.clone(),
+        None => {
+            synced.insert(id.to_owned(), value.clone());
+        }
+    }
 }
 
 /// Picks the side whose value wins when both sides changed one attribute since they last
@@ -348,7 +382,7 @@ fn on_lead_converted(mut mapping: Mapping, contact: &SalesforceId, at: Timestamp
         object: SalesforceObject::Contact,
     };
     // The Contact is another record: its timestamps start afresh, and the Lead's values stand
-    // in for its values until the fetch answers.
+    // in for its values until the fetched Contact arrives.
     mapping.salesforce_side = SideRecord {
         read: std::mem::take(&mut mapping.salesforce_side.read),
         written: Attributes::new(),
@@ -369,6 +403,9 @@ fn on_lead_became_user(mut mapping: Mapping, user: &IntercomId, at: Timestamp) -
         return Transition::unchanged(State::Mapped(mapping));
     }
     let lead = mapping.intercom.id.clone();
+    if lead == *user && mapping.intercom.role == IntercomRole::User {
+        return Transition::unchanged(State::Mapped(mapping));
+    }
     let mut effects = Vec::new();
     if lead != *user {
         effects.push(Effect::DeleteMapping {
@@ -398,13 +435,14 @@ fn on_lead_became_user(mut mapping: Mapping, user: &IntercomId, at: Timestamp) -
     }
 }
 
-/// Marks the written values as confirmed, and clears the sync error of that side.
+/// Marks the written values as confirmed, and clears the sync error once nothing written is
+/// unconfirmed.
 fn on_write_succeeded(
     mut mapping: Mapping,
     receipt: &WriteReceipt,
     rules: &SyncRules,
 ) -> Transition {
-    let record = mapping.side_mut(receipt.side);
+    let (record, other_record, synced) = mapping.sides_mut(receipt.side);
     let current = receipt.at >= record.seen_at;
     for (id, value) in &receipt.attributes {
         if record
@@ -414,31 +452,34 @@ fn on_write_succeeded(
         {
             record.written.remove(id);
         }
-        if current {
-            record.read.insert(id.clone(), value.clone());
+        if !current {
+            continue;
+        }
+        match record.read.get_mut(id) {
+            Some(known) if same(rules, id, known, value) => continue,
+            Some(known) => *known = value.clone(),
+            None => {
+                record.read.insert(id.clone(), value.clone());
+            }
+        }
+        if same(rules, id, value, value_of(&other_record.read, id)) {
+            mark_synced(synced, id, value);
         }
     }
     record.seen_at = record.seen_at.max(receipt.at);
 
+    // A later failure replaces the recorded one, so the error stays until no write on either
+    // side is unconfirmed.
+    let confirmed =
+        mapping.intercom_side.written.is_empty() && mapping.salesforce_side.written.is_empty();
     let mut effects = Vec::new();
-    if failed_side(&mapping) == Some(receipt.side) {
+    if confirmed && mapping.failure.is_some() {
         mapping.failure = None;
         effects.push(Effect::ClearSyncError);
     }
-    refresh_synced(&mut mapping, rules);
     Transition {
         state: State::Mapped(mapping),
         effects,
-    }
-}
-
-fn failed_side(mapping: &Mapping) -> Option<Side> {
-    match &mapping.failure {
-        Some(Failure {
-            error: SyncError::WriteFailed { side, .. },
-            ..
-        }) => Some(*side),
-        _ => None,
     }
 }
 
@@ -471,26 +512,27 @@ fn on_write_failed(mut mapping: Mapping, failure: &WriteFailure) -> Transition {
     }
 }
 
-/// Sends the values written to the failed side and not yet confirmed again.
+/// Sends every value written and not yet confirmed again, on both sides: a later failure
+/// replaces the recorded one, so the earlier failed write may be on the other side.
 fn on_retry(mut mapping: Mapping, rules: &SyncRules) -> Transition {
-    let side = match (&mapping.failure, failed_side(&mapping)) {
-        (Some(failure), Some(side)) if !failure.retrying => side,
+    match &mut mapping.failure {
+        Some(failure) if !failure.retrying => failure.retrying = true,
         _ => return Transition::unchanged(State::Mapped(mapping)),
-    };
-    let pending = mapping.side(side).written.clone();
-    if pending.is_empty() {
+    }
+
+    let mut effects = Vec::new();
+    for side in [Side::Salesforce, Side::Intercom] {
+        let pending = mapping.side(side).written.clone();
+        if !pending.is_empty() {
+            effects.push(write(&mut mapping, side, pending, rules));
+        }
+    }
+    if effects.is_empty() {
         mapping.failure = None;
-        return Transition {
-            state: State::Mapped(mapping),
-            effects: vec![Effect::ClearSyncError],
-        };
+        effects.push(Effect::ClearSyncError);
     }
-    if let Some(failure) = &mut mapping.failure {
-        failure.retrying = true;
-    }
-    let effect = write(&mut mapping, side, pending, rules);
     Transition {
         state: State::Mapped(mapping),
-        effects: vec![effect],
+        effects,
     }
 }

@@ -1,11 +1,11 @@
 //! Transitions of a person without a counterpart: look-ups by key, Lead creation, and the
 //! key-changed state that waits for the look-up of a new key.
 
-use super::attributes::{create_mapping, flowing_to, read_into, write};
+use super::attributes::{create_mapping, flowing_to, read_into, refresh_synced, write};
 use super::{retry_delay, Transition};
 use crate::effect::{Effect, HistoryEntry, Rule, SyncError};
 use crate::event::{Event, LookUpOutcome, LookUpResult, PersonChange, WriteFailure, WriteReceipt};
-use crate::key::MappingKey;
+use crate::key::{MappingKey, SalesforceId};
 use crate::person::{IntercomRole, PersonRef, SalesforceObject, SalesforceRef, Side};
 use crate::policy::SyncRules;
 use crate::state::{
@@ -348,7 +348,7 @@ fn on_lead_created(mut person: Unmapped, receipt: &WriteReceipt, rules: &SyncRul
     }));
     let back = flowing_to(&mapping.salesforce_side, Side::Intercom, rules);
     effects.push(write(&mut mapping, Side::Intercom, back, rules));
-    super::attributes::refresh_synced(&mut mapping, rules);
+    refresh_synced(&mut mapping, rules);
     Transition {
         state: State::Mapped(mapping),
         effects,
@@ -398,11 +398,7 @@ fn on_retry(mut person: Unmapped, rules: &SyncRules) -> Transition {
 
 /// Follows an unmapped Lead to the Contact it became and fetches the Contact, whose values
 /// then go through the look-up by key.
-fn on_lead_converted(
-    person: Unmapped,
-    lead: &crate::key::SalesforceId,
-    contact: &crate::key::SalesforceId,
-) -> Transition {
+fn on_lead_converted(person: Unmapped, lead: &SalesforceId, contact: &SalesforceId) -> Transition {
     let converted = matches!(&person.person, PersonRef::Salesforce(record) if record.id == *lead);
     if !converted {
         return Transition::unchanged(State::Unmapped(person));

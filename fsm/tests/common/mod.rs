@@ -75,7 +75,7 @@ pub fn text(value: &str) -> Value {
     Value::Text(value.to_owned())
 }
 
-/// The attributes of a person with `email`, `name` and `phone`.
+/// Builds the attributes of a person with `email`, `name` and `phone`.
 pub fn person_values(email: &str, name: &str, phone: &str) -> Attributes {
     attrs(&[
         ("email", text(email)),
@@ -172,7 +172,8 @@ pub fn mapped_in_sync(rules: &SyncRules) -> State {
     next.state
 }
 
-/// The write effects of a step, for assertions that ignore history and mapping effects.
+/// Selects the write effects of a step, for assertions that ignore history and mapping
+/// effects.
 pub fn writes(effects: &[Effect]) -> Vec<&Effect> {
     effects
         .iter()
@@ -187,7 +188,7 @@ pub fn writes(effects: &[Effect]) -> Vec<&Effect> {
         .collect()
 }
 
-/// The effects of a step without its history entries.
+/// Returns the effects of a step without its history entries.
 pub fn actions(effects: &[Effect]) -> Vec<Effect> {
     effects
         .iter()

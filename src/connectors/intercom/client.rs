@@ -122,7 +122,8 @@ impl IntercomClient {
         self.inner.rate.status()
     }
 
-    /// Fetches the admin and workspace that own the access token; a cheap authentication check.
+    /// Fetches the admin and workspace that own the access token, as a cheap authentication
+    /// check.
     pub async fn me(&self) -> Result<Me, IntercomError> {
         let call = Call::read("me", "");
         self.send_json(call, Method::GET, "/me", &[], None).await
@@ -173,6 +174,7 @@ impl IntercomClient {
         self.wait_for_window(call).await?;
 
         let config = &self.inner.config;
+        debug!(operation, ids = call.ids, %method, path, "Sending an Intercom request");
         let url = format!("{}{}", config.base_url.trim_end_matches('/'), path);
         let mut request = self
             .inner
@@ -201,7 +203,7 @@ impl IntercomClient {
         let status = response.status().as_u16();
         let until_reset = self.inner.rate.record(response.headers());
         let bytes = response.bytes().await.map_err(transport)?;
-        debug!(operation, status, ids = call.ids, "Intercom call answered");
+        debug!(operation, status, ids = call.ids, "Intercom responded");
 
         if (200..300).contains(&status) {
             return Ok(bytes);
@@ -224,7 +226,7 @@ impl IntercomClient {
         }
     }
 
-    /// Waits for the rate-limit window to reset when the last response said it is used up,
+    /// Waits for the rate-limit window to reset when the last response reported it used up,
     /// or fails without sending when the reset is further away than the retry policy waits.
     async fn wait_for_window(&self, call: Call<'_>) -> Result<(), IntercomError> {
         let Some(wait) = self.inner.rate.wait_before_request() else {

@@ -59,7 +59,7 @@ pub struct Contact {
     /// When the contact was created.
     #[serde(with = "timestamp")]
     pub created_at: DateTime<Utc>,
-    /// When the contact last changed; orders updates of one contact.
+    /// When the contact last changed, which orders the updates of one contact.
     #[serde(with = "timestamp")]
     pub updated_at: DateTime<Utc>,
     /// When the user signed up.
@@ -113,7 +113,7 @@ pub struct ArchivedContact {
 /// The fields of a contact to create.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NewContact {
-    /// User or lead; a user needs an email or an external id.
+    /// User or lead. A user needs an email or an external id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<ContactRole>,
     /// The email address.
@@ -136,7 +136,8 @@ pub struct NewContact {
     pub custom_attributes: Map<String, Value>,
 }
 
-/// The changes to a contact. `None` leaves a field as it is; `Some(None)` clears it.
+/// The changes to a contact. `None` leaves a field as it is, and `Some(None)`
+/// clears it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContactUpdate {
     /// A new role.
@@ -157,7 +158,7 @@ pub struct ContactUpdate {
     /// A new email opt-out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unsubscribed_from_emails: Option<bool>,
-    /// Custom attributes to set; attributes left out keep their values, null clears one.
+    /// Custom attributes to set. Attributes left out keep their values, and null clears one.
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub custom_attributes: Map<String, Value>,
 }
@@ -222,7 +223,7 @@ pub struct ContactList {
     /// Matching contacts in total.
     #[serde(default)]
     pub total_count: u64,
-    /// Paging details; `pages.next` is absent on the last page.
+    /// Paging details. `pages.next` is absent on the last page.
     #[serde(default)]
     pub pages: Option<Pages>,
 }
@@ -251,7 +252,7 @@ pub struct Pages {
     /// Pages in total.
     #[serde(default)]
     pub total_pages: u64,
-    /// Where the next page starts.
+    /// The cursor of the next page.
     #[serde(default)]
     pub next: Option<NextPage>,
 }
@@ -267,7 +268,8 @@ pub struct NextPage {
     pub starting_after: Option<String>,
 }
 
-/// Reads the pages of one search in order; see [`IntercomClient::search_contacts`].
+/// Reads the pages of one search in order, as started by
+/// [`IntercomClient::search_contacts`].
 #[derive(Debug)]
 pub struct ContactSearch {
     client: IntercomClient,
@@ -317,7 +319,7 @@ impl IntercomClient {
         self.send_json(call, Method::GET, &path, &[], None).await
     }
 
-    /// Creates a contact. A create is not repeated after a timeout; Intercom answers a
+    /// Creates a contact. A create is not repeated after a timeout, and Intercom rejects a
     /// duplicate with 409 `conflict`.
     pub async fn create_contact(&self, contact: &NewContact) -> Result<Contact, IntercomError> {
         let label = contact
@@ -391,7 +393,7 @@ impl IntercomClient {
             .await
     }
 
-    /// Starts a search; read it with [`ContactSearch::next_page`]. `per_page` is capped at 150.
+    /// Starts a search, read with [`ContactSearch::next_page`]. `per_page` is capped at 150.
     ///
     /// Intercom compares dates in search by calendar day in the workspace's time zone, and new
     /// contacts can take minutes to become searchable.

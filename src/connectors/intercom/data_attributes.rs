@@ -36,7 +36,7 @@ impl AttributeModel {
 /// One data attribute.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataAttribute {
-    /// The id; only custom attributes have one.
+    /// The id, which only custom attributes have.
     #[serde(default)]
     pub id: Option<i64>,
     /// The model it belongs to.
@@ -69,7 +69,7 @@ pub struct DataAttribute {
     /// True for custom attributes.
     #[serde(default)]
     pub custom: bool,
-    /// True when archived; archived attributes cannot be written.
+    /// True when archived. Archived attributes cannot be written.
     #[serde(default)]
     pub archived: bool,
     /// When a custom attribute was created.

@@ -18,7 +18,7 @@ pub struct ErrorList {
     /// Intercom's id of the request, for support tickets.
     #[serde(default)]
     pub request_id: Option<String>,
-    /// The errors; the first is the main cause.
+    /// The errors, main cause first.
     pub errors: Vec<IntercomApiError>,
 }
 
@@ -48,7 +48,7 @@ impl fmt::Display for IntercomApiError {
 /// A failure of an Intercom connector call.
 #[derive(Debug, Error)]
 pub enum IntercomError {
-    /// Intercom answered with an error status and an `error.list`.
+    /// Intercom responded with an error status and an `error.list`.
     #[error("Intercom {operation} failed with HTTP {status}: {}{}", join_errors(.errors), request_suffix(.request_id))]
     Api {
         /// The connector operation, such as `get_contact`.
@@ -62,7 +62,7 @@ pub enum IntercomError {
         /// For 429: the time until the rate-limit window resets.
         retry_after: Option<Duration>,
     },
-    /// Intercom answered with an error status and a body that is not an `error.list`.
+    /// Intercom responded with an error status and a body that is not an `error.list`.
     #[error("Intercom {operation} failed with HTTP {status}: {body_excerpt}")]
     Http {
         /// The connector operation.
@@ -138,7 +138,7 @@ const REAUTHORIZE_CODES: &[&str] = &[
 const RETRYABLE_CODES: &[&str] = &["server_error", "service_unavailable", "request_timeout"];
 
 impl IntercomError {
-    /// Classifies this failure; see [`ErrorClass`].
+    /// Classifies this failure as an [`ErrorClass`].
     pub fn class(&self) -> ErrorClass {
         match self {
             IntercomError::Api {
@@ -207,7 +207,7 @@ impl IntercomError {
         }
     }
 
-    /// Returns the HTTP status Intercom answered with, if it answered.
+    /// Returns the HTTP status of Intercom's response, if there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
             IntercomError::Api { status, .. } | IntercomError::Http { status, .. } => Some(*status),

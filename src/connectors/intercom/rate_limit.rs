@@ -52,7 +52,7 @@ impl RateLimiter {
     }
 
     /// Records the rate-limit headers of a response and returns the time until the window
-    /// resets, when the headers say.
+    /// resets, when the headers include it.
     pub(crate) fn record(&self, headers: &HeaderMap) -> Option<Duration> {
         let number = |name: &str| {
             headers
@@ -105,7 +105,7 @@ fn server_now(headers: &HeaderMap) -> f64 {
         .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
         .map(|date| date.timestamp() as f64);
     match server {
-        // The Date header has whole seconds; the middle of that second is the best estimate.
+        // The Date header has whole seconds, so the middle of that second is the best estimate.
         Some(server) if (server - local).abs() > SKEW_TOLERANCE_SECS => server + 0.5,
         _ => local,
     }

@@ -1,4 +1,4 @@
-//! Intercom timestamps. The REST API sends Unix seconds; webhook notifications send the same
+//! Intercom timestamps. The REST API sends Unix seconds, but webhook notifications send the same
 //! fields as ISO 8601 strings (`2026-01-10T04:41:59.251+00:00` or `…Z`). Both parse to UTC.
 
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};

@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,7 +26,7 @@ pub struct SalesforceTokens {
     pub access_token: Secret,
     /// The long-lived token used to get new access tokens.
     pub refresh_token: Secret,
-    /// The org's API host; every REST call goes there, not to the login host.
+    /// The org's API host. Every REST call goes there, not to the login host.
     pub instance_url: String,
     /// When Salesforce issued the access token.
     pub issued_at: DateTime<Utc>,
@@ -99,10 +100,10 @@ pub struct TokenResponse {
     pub id: Option<String>,
     /// Milliseconds since the Unix epoch, as a string.
     pub issued_at: String,
-    /// `Bearer`; absent in older responses.
+    /// `Bearer`, absent in older responses.
     #[serde(default)]
     pub token_type: Option<String>,
-    /// The granted scopes, space separated; absent in older responses.
+    /// The granted scopes, space separated, absent in older responses.
     #[serde(default)]
     pub scope: Option<String>,
     /// HMAC-SHA256 of the identity URL and `issued_at`, keyed with the client secret.
@@ -150,7 +151,11 @@ pub(crate) struct Authenticator {
 #[derive(Default)]
 struct TokenState {
     tokens: Option<SalesforceTokens>,
-    /// Set when Salesforce rejected the grant; cleared by new tokens.
+    /// When this process received the tokens, on the local clock; `None` for tokens loaded
+    /// from the store. Staleness is measured from here so a skewed server clock in
+    /// `issued_at` cannot make every call refresh.
+    received_at: Option<Instant>,
+    /// The reason Salesforce rejected the grant, cleared by new tokens.
     revoked: Option<String>,
 }
 
@@ -176,8 +181,8 @@ impl Authenticator {
     /// Returns tokens to call the API with, loading them from the store on first use and
     /// refreshing them when the access token is older than the configured session lifetime.
     pub(crate) async fn current(&self) -> Result<SalesforceTokens, SalesforceError> {
-        let tokens = self.cached_or_stored()?;
-        if self.is_stale(&tokens) {
+        let (tokens, received_at) = self.cached_or_stored_with_age()?;
+        if self.is_stale(&tokens, received_at) {
             info!(issued_at = %tokens.issued_at, "Refreshing the Salesforce access token before it expires");
             return self.refresh_replacing(&tokens.access_token).await;
         }
@@ -185,6 +190,12 @@ impl Authenticator {
     }
 
     fn cached_or_stored(&self) -> Result<SalesforceTokens, SalesforceError> {
+        self.cached_or_stored_with_age().map(|(tokens, _)| tokens)
+    }
+
+    fn cached_or_stored_with_age(
+        &self,
+    ) -> Result<(SalesforceTokens, Option<Instant>), SalesforceError> {
         let mut state = self.lock_state();
         if let Some(reason) = &state.revoked {
             return Err(SalesforceError::NeedsReauthorization {
@@ -192,14 +203,17 @@ impl Authenticator {
             });
         }
         if let Some(tokens) = &state.tokens {
-            return Ok(tokens.clone());
+            return Ok((tokens.clone(), state.received_at));
         }
         let tokens = self.store.load()?.ok_or(SalesforceError::NotAuthorized)?;
         state.tokens = Some(tokens.clone());
-        Ok(tokens)
+        Ok((tokens, None))
     }
 
-    fn is_stale(&self, tokens: &SalesforceTokens) -> bool {
+    fn is_stale(&self, tokens: &SalesforceTokens, received_at: Option<Instant>) -> bool {
+        if let Some(received_at) = received_at {
+            return received_at.elapsed() >= self.config.refresh_after;
+        }
         let Ok(lifetime) = chrono::Duration::from_std(self.config.refresh_after) else {
             return false;
         };
@@ -207,7 +221,7 @@ impl Authenticator {
     }
 
     /// Refreshes the access token after `rejected` was refused, unless another caller has
-    /// already replaced it; then the newer tokens are returned without a second refresh.
+    /// already replaced it. Then the newer tokens are returned without a second refresh.
     pub(crate) async fn refresh_replacing(
         &self,
         rejected: &Secret,
@@ -288,12 +302,13 @@ impl Authenticator {
         self.install(tokens)
     }
 
-    /// Keeps `tokens` in memory and saves them; the in-memory copy is used even when saving
+    /// Keeps `tokens` in memory and saves them. The in-memory copy is used even when saving
     /// fails, because a rotated refresh token has already invalidated the stored one.
     fn install(&self, tokens: SalesforceTokens) -> Result<SalesforceTokens, SalesforceError> {
         {
             let mut state = self.lock_state();
             state.tokens = Some(tokens.clone());
+            state.received_at = Some(Instant::now());
             state.revoked = None;
         }
         if let Err(store_error) = self.store.save(&tokens) {
@@ -301,6 +316,11 @@ impl Authenticator {
             return Err(store_error.into());
         }
         Ok(tokens)
+    }
+
+    /// Returns why the grant was rejected, while the connection needs re-authorization.
+    pub(crate) fn revoked_reason(&self) -> Option<String> {
+        self.lock_state().revoked.clone()
     }
 
     fn mark_revoked(&self, cause: &SalesforceError) {

@@ -44,6 +44,8 @@ pub(crate) struct Call<'a> {
     /// The record ids or object names involved, for retry logs.
     pub ids: &'a str,
     pub idempotency: Idempotency,
+    /// Whether the call reads query pages, which carry the batch size header.
+    pub paged: bool,
 }
 
 impl<'a> Call<'a> {
@@ -52,6 +54,14 @@ impl<'a> Call<'a> {
             operation,
             ids,
             idempotency: Idempotency::Idempotent,
+            paged: false,
+        }
+    }
+
+    pub(crate) fn query(operation: &'static str, ids: &'a str) -> Self {
+        Call {
+            paged: true,
+            ..Call::read(operation, ids)
         }
     }
 
@@ -60,6 +70,7 @@ impl<'a> Call<'a> {
             operation,
             ids,
             idempotency: Idempotency::NotIdempotent,
+            paged: false,
         }
     }
 }
@@ -90,7 +101,7 @@ impl std::fmt::Debug for SalesforceClient {
 }
 
 impl SalesforceClient {
-    /// Creates a client; tokens are loaded from `credentials` on the first call.
+    /// Creates a client. Tokens are loaded from `credentials` on the first call.
     pub fn new(
         config: SalesforceConfig,
         credentials: Arc<dyn CredentialStore>,
@@ -123,6 +134,12 @@ impl SalesforceClient {
         redirect_uri: &str,
     ) -> Result<SalesforceTokens, SalesforceError> {
         self.inner.auth.exchange_code(code, redirect_uri).await
+    }
+
+    /// Returns why Salesforce rejected the stored grant, or `None` while the connection works
+    /// (or has not failed yet). Cheap, for the status endpoint.
+    pub fn reauthorization_reason(&self) -> Option<String> {
+        self.inner.auth.revoked_reason()
     }
 
     /// Returns the org's API usage from the latest response, or `None` before the first call.
@@ -175,7 +192,8 @@ impl SalesforceClient {
             .await
     }
 
-    /// One attempt: after a 401 the token is refreshed once and the request sent once more.
+    /// Sends one attempt. After a 401 the token is refreshed once and the request sent once
+    /// more.
     async fn send_authenticated(
         &self,
         call: Call<'_>,
@@ -217,6 +235,7 @@ impl SalesforceClient {
         body: Option<&Value>,
     ) -> Result<Reply, SalesforceError> {
         let operation = call.operation;
+        debug!(operation, ids = call.ids, %method, path, "Sending a Salesforce request");
         let url = format!("{}{}", tokens.instance_url.trim_end_matches('/'), path);
         let mut request = self
             .inner
@@ -233,6 +252,9 @@ impl SalesforceClient {
         if let Some(client) = &self.inner.config.call_options_client {
             request = request.header("Sforce-Call-Options", format!("client={client}"));
         }
+        if let (true, Some(size)) = (call.paged, self.inner.config.query_batch_size) {
+            request = request.header("Sforce-Query-Options", format!("batchSize={size}"));
+        }
         if let Some(body) = body {
             request = request
                 .header(CONTENT_TYPE, "application/json")
@@ -247,12 +269,7 @@ impl SalesforceClient {
         let status = response.status().as_u16();
         self.record_usage(response.headers());
         let body = response.bytes().await.map_err(transport)?;
-        debug!(
-            operation,
-            status,
-            ids = call.ids,
-            "Salesforce call answered"
-        );
+        debug!(operation, status, ids = call.ids, "Salesforce responded");
 
         if (200..300).contains(&status) || status == 300 {
             return Ok(Reply { status, body });

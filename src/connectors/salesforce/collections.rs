@@ -20,7 +20,7 @@ pub const COLLECTION_LIMIT: usize = 200;
 pub struct RecordUpdate {
     /// The record id, 15 or 18 characters.
     pub id: String,
-    /// The fields to set; JSON null clears a field.
+    /// The fields to set. JSON null clears a field.
     pub fields: Map<String, Value>,
 }
 
@@ -55,7 +55,7 @@ impl SalesforceClient {
     /// Creates records of one type. Returns one result per input record, in input order.
     ///
     /// Records that fail with a transient error (such as `UNABLE_TO_LOCK_ROW`) are sent again
-    /// on their own; records that were saved are never sent twice. More than 200 records are
+    /// on their own, and records that were saved are not sent again. More than 200 records are
     /// split into several calls, which `all_or_none` cannot span, so it then rejects the input.
     pub async fn collections_create(
         &self,
@@ -82,7 +82,7 @@ impl SalesforceClient {
     }
 
     /// Updates records of one type by id. Returns one result per input record, in input order,
-    /// retrying only the records that failed transiently; see [`Self::collections_create`].
+    /// retrying only the records that failed transiently, as [`Self::collections_create`] does.
     pub async fn collections_update(
         &self,
         object: &str,
@@ -111,7 +111,7 @@ impl SalesforceClient {
 
     /// Creates or updates records of one type matched on `external_id_field`, which every
     /// record must contain. Returns one result per input record, in input order, with
-    /// `created` telling which happened; see [`Self::collections_create`] for retries.
+    /// `created` showing which happened. Retries work as in [`Self::collections_create`].
     pub async fn collections_upsert(
         &self,
         object: &str,

@@ -24,7 +24,7 @@ pub struct CompositeSubrequest {
     pub method: String,
     /// The full path, starting with `/services/data/`.
     pub url: String,
-    /// A name unique in the call; later subrequests may refer to it as `@{name.id}`.
+    /// A name unique in the call, by which later subrequests may refer to it as `@{name.id}`.
     pub reference_id: String,
     /// The JSON body, for writes.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,7 +35,7 @@ pub struct CompositeSubrequest {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CompositeResponse {
-    /// One entry per subrequest; not necessarily in request order.
+    /// One entry per subrequest, not necessarily in request order.
     pub composite_response: Vec<CompositeSubresponse>,
 }
 
@@ -126,11 +126,14 @@ impl SalesforceClient {
             let base = chunk_index * COMPOSITE_LIMIT;
             let mut subrequests = Vec::with_capacity(chunk.len());
             for (offset, soql) in chunk.iter().enumerate() {
-                let encoded = serde_urlencoded::to_string([("q", soql)]).map_err(|e| {
-                    SalesforceError::InvalidRequest(format!(
-                        "query {soql:?} cannot be encoded: {e}"
-                    ))
-                })?;
+                // Form encoding writes a space as `+`; `%20` reads the same in every URL decoder.
+                let encoded = serde_urlencoded::to_string([("q", soql)])
+                    .map_err(|e| {
+                        SalesforceError::InvalidRequest(format!(
+                            "query {soql:?} cannot be encoded: {e}"
+                        ))
+                    })?
+                    .replace('+', "%20");
                 subrequests.push(CompositeSubrequest {
                     method: "GET".to_owned(),
                     url: self.data_path(&format!("{}?{encoded}", scope.resource())),

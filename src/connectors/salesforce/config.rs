@@ -19,7 +19,7 @@ pub struct SalesforceConfig {
     /// Time limit of each HTTP request, from sending to the end of the response body.
     pub timeout: Duration,
     /// Age after which an access token is refreshed before use. Salesforce does not report
-    /// token lifetimes; they follow the org's session timeout (two hours unless changed), and a
+    /// token lifetimes, which follow the org's session timeout (two hours unless changed). A
     /// token that expires earlier is refreshed after its first 401.
     pub refresh_after: Duration,
     /// Retries of transient failures.
@@ -27,6 +27,9 @@ pub struct SalesforceConfig {
     /// Client name sent as `Sforce-Call-Options: client=<name>`, which tags the changes this
     /// connector makes (change events show it as their origin).
     pub call_options_client: Option<String>,
+    /// Rows per query page, sent as `Sforce-Query-Options: batchSize=N` (Salesforce accepts
+    /// 200 to 2,000 and treats it as a hint); `None` leaves the default of 2,000.
+    pub query_batch_size: Option<u32>,
 }
 
 impl SalesforceConfig {
@@ -46,6 +49,7 @@ impl SalesforceConfig {
             refresh_after: Duration::from_secs(90 * 60),
             retry: RetryPolicy::default(),
             call_options_client: Some("intersync".to_owned()),
+            query_batch_size: None,
         }
     }
 }

@@ -17,7 +17,7 @@ pub struct ApiError {
     pub error_code: String,
     /// Salesforce's message.
     pub message: String,
-    /// The fields the error is about; often absent.
+    /// The fields the error is about, often absent.
     #[serde(default)]
     pub fields: Vec<String>,
 }
@@ -45,17 +45,17 @@ pub struct OAuthError {
 /// A failure of a Salesforce connector call.
 #[derive(Debug, Error)]
 pub enum SalesforceError {
-    /// Salesforce answered with an error status and a JSON error list.
+    /// Salesforce responded with an error status and a JSON error list.
     #[error("Salesforce {operation} failed with HTTP {status}: {}", join_errors(.errors))]
     Api {
         /// The connector operation, such as `query` or `collections_update`.
         operation: &'static str,
         /// The HTTP status.
         status: u16,
-        /// The errors Salesforce listed; the first is the main cause.
+        /// The errors Salesforce listed, main cause first.
         errors: Vec<ApiError>,
     },
-    /// Salesforce answered with an error status and a body that is not a JSON error list
+    /// Salesforce responded with an error status and a body that is not a JSON error list
     /// (gateways and maintenance pages send HTML).
     #[error("Salesforce {operation} failed with HTTP {status}: {body_excerpt}")]
     Http {
@@ -86,7 +86,7 @@ pub enum SalesforceError {
         /// The OAuth error body.
         error: OAuthError,
     },
-    /// The stored grant was rejected earlier; calls fail fast until the connection is
+    /// The stored grant was rejected earlier, so calls fail fast until the connection is
     /// authorized again.
     #[error("the Salesforce connection needs re-authorization: {reason}; run the OAuth authorization again")]
     NeedsReauthorization {
@@ -166,7 +166,7 @@ const RETRYABLE_CODES: &[&str] = &["UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "
 /// Classifies one Salesforce error code, as found in an error body or a per-record result.
 pub fn classify_code(code: &str, message: &str, fields: &[String]) -> ErrorClass {
     if code == "REQUEST_LIMIT_EXCEEDED" {
-        // Salesforce sends no Retry-After; the caller pauses until the usage header shows room.
+        // Salesforce sends no Retry-After, so the caller pauses until the usage header shows room.
         ErrorClass::RateLimited { retry_after: None }
     } else if RETRYABLE_CODES.contains(&code) {
         ErrorClass::Retryable
@@ -178,7 +178,7 @@ pub fn classify_code(code: &str, message: &str, fields: &[String]) -> ErrorClass
 }
 
 impl SalesforceError {
-    /// Classifies this failure; see [`ErrorClass`].
+    /// Classifies this failure as an [`ErrorClass`].
     pub fn class(&self) -> ErrorClass {
         match self {
             SalesforceError::Api { status, errors, .. } => match errors.first() {
@@ -232,7 +232,7 @@ impl SalesforceError {
         }
     }
 
-    /// Returns the HTTP status Salesforce answered with, if it answered.
+    /// Returns the HTTP status of Salesforce's response, if there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
             SalesforceError::Api { status, .. }

@@ -7,7 +7,7 @@ use super::errors::SalesforceError;
 use super::types::{QueryResult, Record};
 use super::SalesforceClient;
 
-/// Which rows a query sees.
+/// The rows a query reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryScope {
     /// `/query`: live rows only.
@@ -64,7 +64,7 @@ impl SalesforceClient {
         self.collect_pages(soql, QueryScope::Live).await
     }
 
-    /// Runs a SOQL query that also sees deleted and merged rows, and returns all its records.
+    /// Runs a SOQL query that also reads deleted and merged rows, and returns all its records.
     pub async fn query_all(&self, soql: &str) -> Result<Vec<Record>, SalesforceError> {
         self.collect_pages(soql, QueryScope::IncludeDeleted).await
     }
@@ -85,7 +85,7 @@ impl SalesforceClient {
         soql: &str,
         scope: QueryScope,
     ) -> Result<QueryResult, SalesforceError> {
-        let call = Call::read("query", scope.resource());
+        let call = Call::query("query", scope.resource());
         let path = self.data_path(scope.resource());
         self.send(call, Method::GET, &path, &[("q", soql)], None)
             .await?
@@ -94,7 +94,7 @@ impl SalesforceClient {
 
     /// Fetches the page at a `nextRecordsUrl` returned by an earlier page.
     pub async fn query_more(&self, next_records_url: &str) -> Result<QueryResult, SalesforceError> {
-        let call = Call::read("query_more", next_records_url);
+        let call = Call::query("query_more", next_records_url);
         self.send(call, Method::GET, next_records_url, &[], None)
             .await?
             .json(call.operation)

@@ -36,7 +36,7 @@ impl SalesforceClient {
 
     /// Lists the `object` records deleted from `start` to `end`.
     ///
-    /// The delete log covers about 15 days; when `earliest_date_available` is later than
+    /// The delete log covers about 15 days. When `earliest_date_available` is later than
     /// `start`, deletes were purged and a full reconciliation is needed.
     pub async fn get_deleted(
         &self,

@@ -35,8 +35,8 @@ impl SalesforceClient {
 
     /// Creates one record and returns its 18-character id.
     ///
-    /// A create is not repeated after a timeout, because Salesforce may have saved the record;
-    /// use [`SalesforceClient::upsert`] on an external id when a create must be retried safely.
+    /// A create is not repeated after a timeout, because Salesforce may have saved the record.
+    /// Use [`SalesforceClient::upsert`] on an external id when a create must be retried safely.
     pub async fn create(
         &self,
         object: &str,
@@ -76,7 +76,7 @@ impl SalesforceClient {
 
     /// Creates or updates the record whose external id `field` equals `value`.
     ///
-    /// Returns the save result, whose `created` flag tells which happened. When several
+    /// Returns the save result, whose `created` flag shows which happened. When several
     /// records carry the value, nothing is written and [`SalesforceError::MultipleMatches`]
     /// lists them.
     pub async fn upsert(

@@ -47,7 +47,7 @@ pub struct RecordAttributes {
     /// The sObject type.
     #[serde(rename = "type")]
     pub object: String,
-    /// The record's REST path, ending in its id; absent for aggregate rows.
+    /// The record's REST path, ending in its id, absent for aggregate rows.
     #[serde(default)]
     pub url: Option<String>,
 }
@@ -100,7 +100,8 @@ pub struct QueryResult {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordError {
-    /// The error code. Collections call it `statusCode`; single-record bodies `errorCode`.
+    /// The error code, named `statusCode` in collections and `errorCode` in single-record
+    /// bodies.
     #[serde(alias = "errorCode")]
     pub status_code: String,
     /// Salesforce's message.
@@ -113,7 +114,7 @@ pub struct RecordError {
 /// The outcome of saving one record: a create, update or upsert.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SaveResult {
-    /// The record id in its 18-character form; absent when a create failed.
+    /// The record id in its 18-character form, absent when a create failed.
     #[serde(default, deserialize_with = "deserialize_optional_id")]
     pub id: Option<String>,
     /// True when the record was saved.
@@ -127,7 +128,8 @@ pub struct SaveResult {
 }
 
 impl SaveResult {
-    /// Classifies a failed result by its first error; `None` when the record was saved.
+    /// Classifies a failed result by its first error, or returns `None` when the record was
+    /// saved.
     ///
     /// With `allOrNone`, records that were valid but rolled back report
     /// `ALL_OR_NONE_OPERATION_ROLLED_BACK`, which is classified as retryable.

@@ -64,7 +64,7 @@ impl Contact {
         self.created_at_ms.div_euclid(1000)
     }
 
-    /// The email domain, the part after the last `@`, in lowercase.
+    /// Returns the email domain, the part after the last `@`, in lowercase.
     pub fn email_domain(&self) -> Option<String> {
         let email = self.email.as_deref()?;
         let (_, domain) = email.rsplit_once('@')?;
@@ -92,7 +92,7 @@ impl Contact {
     }
 }
 
-/// How a rendering writes timestamps.
+/// The timestamp format of a rendering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StampStyle {
     /// Unix seconds, as in REST bodies.
@@ -350,7 +350,7 @@ impl ContactStub {
     }
 }
 
-/// The milliseconds since the Unix epoch, read from the host clock.
+/// Reads the host clock as milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

@@ -77,14 +77,12 @@ struct SeedReport {
 /// Seeds the Intercom side of a generated population: the people on both sides and those on
 /// Intercom only, as users and some leads.
 async fn seed(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    let request: SeedRequest = serde_json::from_value(serde_json::Value::Object(json_object(
-        &body,
-    )?))
-    .map_err(|e| {
-        control_error(format!(
+    let request: SeedRequest =
+        serde_json::from_value(serde_json::Value::Object(json_object(&body)?)).map_err(|e| {
+            control_error(format!(
             "Invalid seed request: {e}; expected {{\"people\": N, \"overlap\": 0.5, \"seed\": 42}}"
         ))
-    })?;
+        })?;
     let people = generate_people(request.people, request.seed);
     let split = split_people(people, request.overlap, request.seed)
         .map_err(|e| control_error(e.to_string()))?;
@@ -135,7 +133,7 @@ async fn seed(state: web::Data<SimState>, body: web::Bytes) -> Result<HttpRespon
     Ok(HttpResponse::Ok().json(report))
 }
 
-/// The contact fields of a seeded person. People on both sides are users; of those only on
+/// Builds the contact fields of a seeded person. People on both sides are users; of those only on
 /// Intercom, every third is a lead. Every fourth shared person's email changes letter case,
 /// as the same address typed twice often does.
 fn seeded_fields(person: &Person, index: usize, shared: bool) -> ContactFields {

@@ -119,7 +119,7 @@ impl DataAttributes {
     pub fn list(&self, model: Option<&str>, include_archived: bool) -> Vec<&DataAttribute> {
         self.attributes
             .iter()
-            .filter(|a| model.is_none_or(|m| a.model == m))
+            .filter(|a| model.map_or(true, |m| a.model == m))
             .filter(|a| include_archived || !a.archived)
             .collect()
     }
@@ -248,8 +248,9 @@ impl DataAttributes {
         Ok(attribute.clone())
     }
 
-    /// Checks each key of a contact's `custom_attributes` names a live custom contact attribute
-    /// and each value fits its data type and options; `null` clears a value and always fits.
+    /// Checks that each key of a contact's `custom_attributes` names a live custom contact
+    /// attribute and that each value fits its data type and options. A `null` value always fits
+    /// because it clears the attribute.
     pub fn validate_contact_values(&self, values: &Map<String, Value>) -> Result<(), ApiError> {
         for (key, value) in values {
             let attribute = self

@@ -75,7 +75,7 @@ pub async fn admit(
     Ok(response)
 }
 
-/// Answers paths the simulator does not serve, in the error envelope.
+/// Returns a 404 in the error envelope for paths the simulator does not serve.
 pub async fn unknown_route(request: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::route_not_found(request.path()))
 }

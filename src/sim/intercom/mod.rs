@@ -57,7 +57,7 @@ pub struct IntercomSimConfig {
     pub rate_limit_window: Duration,
     /// The wait before the one retry of a failed delivery; Intercom waits a minute.
     pub webhook_retry_delay: Duration,
-    /// How long a receiver may take to answer a delivery; Intercom allows 5 seconds.
+    /// The time a receiver has to respond to a delivery; Intercom allows 5 seconds.
     pub webhook_timeout: Duration,
     /// Deliveries in flight at once.
     pub webhook_concurrency: usize,

@@ -20,9 +20,9 @@ pub struct ApiFaults {
     pub rate_limit_per_window: u32,
     /// Delay added before each API response, in milliseconds.
     pub latency_ms: u64,
-    /// Share of API requests, 0 to 1, answered with `error_status`.
+    /// Share of API requests, 0 to 1, that get an `error_status` response.
     pub error_rate: f64,
-    /// Number of upcoming API requests answered with `error_status`, before `error_rate` applies.
+    /// Number of upcoming API requests that get an `error_status` response before `error_rate` applies.
     pub error_count: u32,
     /// Status of injected errors: 500, 503 or 429.
     pub error_status: u16,

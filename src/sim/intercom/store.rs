@@ -1,5 +1,5 @@
 //! The contacts store: contacts by id in creation order, the uniqueness indexes behind 409
-//! answers, merge tombstones and the delay before a change becomes visible to search.
+//! responses, merge tombstones and the delay before a change becomes visible to search.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
@@ -41,6 +41,7 @@ impl ContactFields {
             })?;
             fields.role = Some(role);
         }
+
         fields.external_id = optional_text(body, "external_id")?;
         fields.email = optional_text(body, "email")?;
         if let Some(Some(email)) = &fields.email {
@@ -51,12 +52,14 @@ impl ContactFields {
                 ));
             }
         }
+
         fields.phone = optional_text(body, "phone")?;
         fields.name = optional_text(body, "name")?;
         fields.avatar = optional_text(body, "avatar")?;
         fields.owner_id = optional_integer(body, "owner_id")?;
         fields.signed_up_at = optional_integer(body, "signed_up_at")?;
         fields.last_seen_at = optional_integer(body, "last_seen_at")?;
+
         if let Some(value) = body.get("unsubscribed_from_emails") {
             let flag = value.as_bool().ok_or_else(|| {
                 ApiError::parameter_invalid(
@@ -66,6 +69,7 @@ impl ContactFields {
             })?;
             fields.unsubscribed_from_emails = Some(flag);
         }
+
         match body.get("custom_attributes") {
             None | Some(Value::Null) => {}
             Some(Value::Object(map)) => fields.custom_attributes = Some(map.clone()),
@@ -76,6 +80,7 @@ impl ContactFields {
                 ))
             }
         }
+
         Ok(fields)
     }
 }
@@ -114,7 +119,7 @@ fn looks_like_email(text: &str) -> bool {
     }
 }
 
-/// Why a contact id did not resolve to a stored contact.
+/// The reason a contact id did not resolve to a stored contact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LookupError {
     NotFound,
@@ -341,7 +346,7 @@ impl ContactStore {
         Ok(contact)
     }
 
-    /// Sets the archived flag and returns the contact; `changed` tells whether it flipped.
+    /// Sets the archived flag and returns the contact with whether the flag changed.
     pub fn set_archived(
         &mut self,
         id: &str,
@@ -427,7 +432,7 @@ impl ContactStore {
         self.contacts.values().filter(|c| !c.archived).count()
     }
 
-    /// Visits the unarchived contacts as search sees them at `now_ms`, in creation order.
+    /// Visits the unarchived contacts in the version search returns at `now_ms`, in creation order.
     pub fn for_each_searchable(&self, now_ms: i64, mut visit: impl FnMut(&Contact)) {
         for (id, contact) in &self.contacts {
             let visible = match self.pending_index.get(id) {
@@ -513,14 +518,14 @@ impl ContactStore {
     }
 }
 
-/// Why an update failed.
+/// The reason an update failed.
 #[derive(Debug)]
 pub enum UpdateError {
     Lookup(LookupError),
     Api(ApiError),
 }
 
-/// Why a merge failed.
+/// The reason a merge failed.
 #[derive(Debug)]
 pub enum MergeError {
     /// The `from` or `into` contact did not resolve.

@@ -1,9 +1,9 @@
 //! The webhook emitter: notifications in Intercom's envelope, signed with `X-Hub-Signature`,
 //! delivered off the request path to the receivers subscribed through `/_sim/webhooks`.
 //!
-//! Handlers put notifications on a bounded queue; one dispatcher task takes them in order,
-//! applies the duplicate and reorder knobs and starts a delivery per subscription, at most
-//! `concurrency` at a time. A failed delivery (transport error, timeout or a status other than
+//! Handlers put notifications on a bounded queue. One dispatcher task takes them in order,
+//! applies the duplicate and reorder knobs and starts a delivery per subscription, with at most
+//! `concurrency` deliveries in flight. A failed delivery (transport error, timeout or a status other than
 //! 2xx) is sent once more after the retry delay; a 410 disables the subscription.
 
 use std::sync::atomic::Ordering;
@@ -43,7 +43,7 @@ pub struct Subscription {
     pub secret: String,
     /// Topics delivered to this receiver; every topic when empty.
     pub topics: Vec<String>,
-    /// Set when the receiver answered 410 Gone; a disabled subscription receives nothing.
+    /// Set when the receiver responded 410 Gone. A disabled subscription receives nothing.
     pub disabled: bool,
 }
 
@@ -420,7 +420,7 @@ async fn fan_out(
     }
 }
 
-/// How one attempt ended.
+/// The outcome of one delivery attempt.
 enum Attempt {
     Delivered,
     Failed,
@@ -504,6 +504,8 @@ async fn attempt(
     match response {
         Ok(response) if response.status().is_success() => Attempt::Delivered,
         Ok(response) if response.status() == reqwest::StatusCode::GONE => Attempt::Gone,
+        // NOTE: a 429 is retried once like any other failure. Intercom instead throttles later
+        // deliveries to that receiver for one minute to two hours.
         Ok(response) => {
             tracing::debug!(
                 subscription_id = target.id,
@@ -529,11 +531,11 @@ fn disable(shared: &Shared, subscription_id: u64) {
     let mut subscriptions = shared.subscriptions.write().expect("subscriptions lock");
     if let Some(subscription) = subscriptions.iter_mut().find(|s| s.id == subscription_id) {
         subscription.disabled = true;
-        tracing::info!(subscription_id, url = %subscription.url, "Webhook receiver answered 410, subscription disabled");
+        tracing::info!(subscription_id, url = %subscription.url, "Webhook receiver responded 410 Gone, subscription disabled");
     }
 }
 
-/// The topics one update produces, given the contact before and after it.
+/// Lists the topics one update produces, given the contact before and after it.
 pub fn update_topics(before: &Contact, after: &Contact) -> Vec<&'static str> {
     let mut topics = Vec::new();
     match (before.role, after.role) {
@@ -550,6 +552,8 @@ pub fn update_topics(before: &Contact, after: &Contact) -> Vec<&'static str> {
             topics.push("contact.email.updated");
         }
     }
+    // NOTE: Intercom's subscription topics carry a subscription object as the item. No captured
+    // example exists, so these notifications carry the contact instead.
     if before.unsubscribed_from_emails != after.unsubscribed_from_emails {
         topics.push(if after.unsubscribed_from_emails {
             "contact.unsubscribed"
@@ -560,7 +564,7 @@ pub fn update_topics(before: &Contact, after: &Contact) -> Vec<&'static str> {
     topics
 }
 
-/// The topic of a created contact.
+/// Returns the topic of a created contact.
 pub fn created_topic(contact: &Contact) -> &'static str {
     match contact.role {
         super::contact::Role::User => "contact.user.created",
@@ -568,7 +572,7 @@ pub fn created_topic(contact: &Contact) -> &'static str {
     }
 }
 
-/// A `contact.merged` notification: the surviving user plus `merged_from`.
+/// Builds a `contact.merged` notification: the surviving user plus `merged_from`.
 pub fn merged_notification(user: &Contact, lead_id: &str) -> Notification {
     Notification::new(
         "contact.merged",

@@ -20,6 +20,8 @@ pub struct ApiRequest<'a> {
     pub version: &'a str,
     /// Page size requested with `Sforce-Query-Options: batchSize=N`.
     pub batch_size: Option<usize>,
+    /// The `If-Modified-Since` header, which describe calls honour with 304.
+    pub if_modified_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Names the endpoint kind of a call, as counted in `/_sim/stats` and matched by fault rules.
@@ -96,11 +98,27 @@ fn sobject_route(
             )
         }
         ("GET", ["describe"]) => {
+            // HTTP dates have whole seconds, so the comparison drops the sub-second part.
+            let changed = state.schema_changed_at.timestamp();
+            let last_modified = state
+                .schema_changed_at
+                .format("%a, %d %b %Y %H:%M:%S GMT")
+                .to_string();
+            if request
+                .if_modified_since
+                .is_some_and(|since| changed <= since.timestamp())
+            {
+                return Ok(ApiResponse {
+                    status: 304,
+                    body: None,
+                    headers: Vec::new(),
+                });
+            }
             let describe = state
                 .schema
                 .object(object)
                 .describe(version, &state.instance_url);
-            Ok(ApiResponse::json(200, describe))
+            Ok(ApiResponse::json(200, describe).with_header("Last-Modified", last_modified))
         }
         ("GET", ["updated"]) => state.get_updated(object, &request.query),
         ("GET", ["deleted"]) => state.get_deleted(object, &request.query),

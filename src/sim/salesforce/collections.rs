@@ -5,7 +5,6 @@ use serde_json::{json, Value};
 
 use super::api::{parse_body, ApiRequest};
 use super::error::{ApiError, ApiResponse, ApiResult};
-use super::faults::unable_to_lock_row;
 use super::ids::SObjectType;
 use super::records::{render, resolve_field_list};
 use super::state::SimState;
@@ -86,8 +85,8 @@ impl SimState {
         let savepoint = self.store.savepoint();
         let mut results: Vec<RecordResult> = Vec::with_capacity(count);
         for index in 0..count {
-            if std::mem::take(&mut self.lock_row_fault) {
-                results.push(Err((None, unable_to_lock_row())));
+            if let Some(fault) = self.record_fault.take() {
+                results.push(Err((None, fault.record_error())));
                 continue;
             }
             results.push(operation(self, index));

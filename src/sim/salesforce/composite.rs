@@ -140,6 +140,7 @@ impl SimState {
                 sub_version
             },
             batch_size: None,
+            if_modified_since: None,
         };
         Ok(dispatch(self, &request))
     }

@@ -231,7 +231,7 @@ fn convert_lead(state: &mut SimState, lead_id: &str, request: &ConvertRequest) -
             // Merging into an existing Contact fills only its empty fields.
             let mut updates = serde_json::Map::new();
             for (name, value) in contact_fields.as_object().into_iter().flatten() {
-                let empty = existing.fields.get(name).is_none_or(Value::is_null);
+                let empty = existing.fields.get(name).map_or(true, Value::is_null);
                 if empty && !value.is_null() {
                     updates.insert(name.clone(), value.clone());
                 }
@@ -302,6 +302,7 @@ async fn patch_describe(
     let mut state = lock(&state);
     match state.schema.patch_field(object, &field_name, &patch) {
         Some(field) => {
+            state.schema_changed_at = state.now();
             tracing::info!(object = %object, field = %field_name, "Changed a field's describe flags");
             HttpResponse::Ok().json(field)
         }

@@ -62,7 +62,7 @@ impl FieldType {
         }
     }
 
-    /// Whether values are JSON strings that SOQL compares as text.
+    /// Returns whether values are JSON strings that SOQL compares as text.
     pub fn is_text(self) -> bool {
         !matches!(
             self,
@@ -136,7 +136,7 @@ impl FieldDef {
         }
     }
 
-    /// Marks a field the system fills in and nobody may write.
+    /// Marks a field that the system fills in and no user may write.
     fn system(mut self) -> FieldDef {
         self.createable = false;
         self.updateable = false;
@@ -186,7 +186,7 @@ impl FieldDef {
         field
     }
 
-    /// The external id used to make creates from Intercom idempotent.
+    /// Builds the external-id field that makes creates from Intercom idempotent.
     fn intercom_id() -> FieldDef {
         let mut field = FieldDef::new("Intercom_Id__c", "Intercom Id", FieldType::String, 255);
         field.external_id = true;

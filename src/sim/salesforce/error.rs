@@ -13,6 +13,8 @@ pub struct ApiError {
     /// Field names the error is about; `None` leaves the key out, as Salesforce does for
     /// session and routing errors.
     pub fields: Option<Vec<String>>,
+    /// Extra keys merged into the error object, such as `duplicateResult`.
+    pub details: Option<Box<serde_json::Map<String, Value>>>,
 }
 
 impl ApiError {
@@ -22,6 +24,7 @@ impl ApiError {
             code,
             message: message.into(),
             fields: None,
+            details: None,
         }
     }
 
@@ -58,22 +61,30 @@ impl ApiError {
         ApiError::new(400, "INVALID_FIELD", message)
     }
 
-    /// The body of a non-collection endpoint: a JSON array with one error.
+    /// Renders the body of a non-collection endpoint, a JSON array with one error.
     pub fn to_rest_body(&self) -> Value {
         let mut error = json!({ "message": self.message, "errorCode": self.code });
         if let Some(fields) = &self.fields {
             error["fields"] = json!(fields);
         }
+        if let (Some(details), Value::Object(error)) = (&self.details, &mut error) {
+            error.extend(details.as_ref().clone());
+        }
         json!([error])
     }
 
-    /// The entry inside an sObject Collections result, which names the code `statusCode`.
+    /// Renders the entry inside an sObject Collections result, which names the code
+    /// `statusCode`.
     pub fn to_collection_error(&self) -> Value {
-        json!({
+        let mut error = json!({
             "statusCode": self.code,
             "message": self.message,
             "fields": self.fields.clone().unwrap_or_default(),
-        })
+        });
+        if let (Some(details), Value::Object(error)) = (&self.details, &mut error) {
+            error.extend(details.as_ref().clone());
+        }
+        error
     }
 }
 

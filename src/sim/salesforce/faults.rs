@@ -16,6 +16,27 @@ pub enum FaultKind {
     UnableToLockRow,
     /// 403 `REQUEST_LIMIT_EXCEEDED`.
     RequestLimitExceeded,
+    /// `DUPLICATES_DETECTED` from a duplicate rule: per record inside sObject Collections,
+    /// 400 elsewhere.
+    DuplicatesDetected,
+}
+
+impl FaultKind {
+    /// Returns whether the fault fails one record of a collections call instead of the call.
+    pub fn is_per_record(self) -> bool {
+        matches!(
+            self,
+            FaultKind::UnableToLockRow | FaultKind::DuplicatesDetected
+        )
+    }
+
+    /// Builds the per-record error of a fault for which [`FaultKind::is_per_record`] holds.
+    pub fn record_error(self) -> ApiError {
+        match self {
+            FaultKind::DuplicatesDetected => duplicates_detected(),
+            _ => unable_to_lock_row(),
+        }
+    }
 }
 
 /// One injected error. With `count` it fires on the next `count` matching calls; with `rate`
@@ -42,6 +63,9 @@ pub struct Knobs {
     pub clock_offset_ms: i64,
     /// Delay added before every data API response.
     pub latency_ms: u64,
+    /// Data API calls that may be in flight at once; more get 403 `REQUEST_LIMIT_EXCEEDED`,
+    /// as Salesforce's cap on concurrent long-running requests does. `None` means no cap.
+    pub max_concurrent_calls: Option<u32>,
     /// When false every data API call returns 403 `API_DISABLED_FOR_ORG`.
     pub api_enabled: bool,
     /// When false the installing user is deactivated: its sessions and refresh tokens stop
@@ -60,6 +84,9 @@ pub struct KnobsPatch {
     pub commit_delay_ms: Option<u64>,
     pub clock_offset_ms: Option<i64>,
     pub latency_ms: Option<u64>,
+    /// `null` removes the cap, so the outer `Option` separates "absent" from "null".
+    #[serde(default, deserialize_with = "present")]
+    pub max_concurrent_calls: Option<Option<u32>>,
     pub api_enabled: Option<bool>,
     pub user_active: Option<bool>,
     pub daily_api_limit: Option<u64>,
@@ -94,6 +121,7 @@ impl Knobs {
             commit_delay_ms,
             clock_offset_ms,
             latency_ms,
+            max_concurrent_calls,
             api_enabled,
             user_active,
             daily_api_limit,
@@ -111,7 +139,7 @@ impl Knobs {
             let applies = rule
                 .endpoint
                 .as_deref()
-                .is_none_or(|endpoint| endpoint == kind);
+                .map_or(true, |endpoint| endpoint == kind);
             applies
                 && match (rule.count, rule.rate) {
                     (Some(count), _) => count > 0,
@@ -148,6 +176,7 @@ pub fn fault_response(kind: FaultKind) -> FaultResponse {
         ),
         FaultKind::UnableToLockRow => FaultResponse::Api(unable_to_lock_row().into()),
         FaultKind::RequestLimitExceeded => FaultResponse::Api(request_limit_exceeded().into()),
+        FaultKind::DuplicatesDetected => FaultResponse::Api(duplicates_detected().into()),
     }
 }
 
@@ -167,10 +196,51 @@ pub fn unable_to_lock_row() -> ApiError {
     .with_fields(Vec::new())
 }
 
+/// Deserializes a key that is present, even as `null`, into `Some`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+pub fn concurrent_limit_exceeded() -> ApiError {
+    ApiError::new(
+        403,
+        "REQUEST_LIMIT_EXCEEDED",
+        "ConcurrentPerOrgLongTxn Limit exceeded.",
+    )
+}
+
 pub fn request_limit_exceeded() -> ApiError {
     ApiError::new(
         403,
         "REQUEST_LIMIT_EXCEEDED",
         "TotalRequests Limit exceeded.",
     )
+}
+
+/// Builds the error a standard duplicate rule raises when it blocks a save.
+pub fn duplicates_detected() -> ApiError {
+    let mut error = ApiError::new(400, "DUPLICATES_DETECTED", "Use one of these records?");
+    let details = serde_json::json!({
+        "duplicateResult": {
+            "allowSave": false,
+            "duplicateRule": "Standard_Rule_for_Leads_with_Duplicate_Contacts",
+            "duplicateRuleEntityType": "Lead",
+            "errorMessage": "Use one of these records?",
+            "matchResults": [{
+                "entityType": "Lead",
+                "errors": [],
+                "matchEngine": "FuzzyMatchEngine",
+                "matchRecords": [],
+                "rule": "Standard_Lead_Match_Rule_v1_0",
+                "size": 0,
+                "success": true,
+            }],
+        },
+    });
+    error.details = details.as_object().cloned().map(Box::new);
+    error
 }

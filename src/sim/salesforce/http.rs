@@ -14,8 +14,10 @@ use serde_json::{json, Value};
 use super::api::{dispatch, endpoint_kind, ApiRequest};
 use super::composite::split_data_path;
 use super::error::{ApiError, ApiResponse};
-use super::faults::{fault_response, request_limit_exceeded, FaultKind, FaultResponse};
-use super::oauth::{token_response, Identity, OAuthError};
+use super::faults::{
+    concurrent_limit_exceeded, fault_response, request_limit_exceeded, FaultResponse,
+};
+use super::oauth::{identity, token_response, OAuthError};
 use super::state::SimState;
 
 /// The shared simulator state, as registered with actix.
@@ -51,6 +53,10 @@ pub async fn data_api(
         return to_http(ApiError::not_found().into(), None);
     };
 
+    let Some(_in_flight) = InFlight::enter(&state) else {
+        let state = lock(&state);
+        return to_http(concurrent_limit_exceeded().into(), Some(&state));
+    };
     let latency = lock(&state).knobs.latency_ms;
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -81,13 +87,14 @@ pub async fn data_api(
     if let Some(fault) = state.knobs.take_fault(kind) {
         state.faults_injected += 1;
         tracing::debug!(kind, fault = ?fault, "Injected a fault");
-        if fault == FaultKind::UnableToLockRow && kind == "collections" {
-            state.lock_row_fault = true;
+        if fault.is_per_record() && kind == "collections" {
+            state.record_fault = Some(fault);
         } else {
             return match fault_response(fault) {
                 FaultResponse::Api(response) => to_http(response, Some(&state)),
                 FaultResponse::Html(status, html) => HttpResponse::build(status_code(status))
                     .insert_header(limit_header(&state))
+                    .insert_header(date_header(&state))
                     .content_type("text/html; charset=UTF-8")
                     .body(html),
             };
@@ -101,10 +108,34 @@ pub async fn data_api(
         body: &body,
         version,
         batch_size: batch_size(&request),
+        if_modified_since: if_modified_since(&request),
     };
     let response = dispatch(&mut state, &api_request);
-    state.lock_row_fault = false;
+    state.record_fault = None;
     to_http(response, Some(&state))
+}
+
+/// One data API call counted in `calls_in_flight` until it is dropped.
+struct InFlight(SharedState);
+
+impl InFlight {
+    /// Counts a call in, or returns `None` when the concurrency cap is reached.
+    fn enter(state: &SharedState) -> Option<InFlight> {
+        let mut guard = lock(state);
+        let cap = guard.knobs.max_concurrent_calls;
+        if cap.is_some_and(|cap| guard.calls_in_flight >= cap) {
+            return None;
+        }
+        guard.calls_in_flight += 1;
+        Some(InFlight(state.clone()))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut guard = lock(&self.0);
+        guard.calls_in_flight = guard.calls_in_flight.saturating_sub(1);
+    }
 }
 
 fn bearer_token(request: &HttpRequest) -> Option<&str> {
@@ -127,6 +158,13 @@ fn batch_size(request: &HttpRequest) -> Option<usize> {
         .and_then(|size| size.trim().parse().ok())
 }
 
+fn if_modified_since(request: &HttpRequest) -> Option<chrono::DateTime<chrono::Utc>> {
+    let header = request.headers().get("If-Modified-Since")?.to_str().ok()?;
+    chrono::DateTime::parse_from_rfc2822(header)
+        .ok()
+        .map(|moment| moment.with_timezone(&chrono::Utc))
+}
+
 pub fn query_map(query_string: &str) -> HashMap<String, String> {
     serde_urlencoded::from_str::<Vec<(String, String)>>(query_string)
         .unwrap_or_default()
@@ -142,6 +180,15 @@ fn limit_header(state: &SimState) -> (&'static str, String) {
     ("Sforce-Limit-Info", value)
 }
 
+/// Builds the `Date` header from the simulated clock, so clients that read server time see
+/// the configured clock offset.
+fn date_header(state: &SimState) -> (&'static str, String) {
+    (
+        "Date",
+        state.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+    )
+}
+
 fn status_code(status: u16) -> StatusCode {
     StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
@@ -151,6 +198,7 @@ fn to_http(response: ApiResponse, state: Option<&SimState>) -> HttpResponse {
     let mut builder = HttpResponse::build(status_code(response.status));
     if let Some(state) = state {
         builder.insert_header(limit_header(state));
+        builder.insert_header(date_header(state));
     }
     for (name, value) in &response.headers {
         builder.insert_header((name.as_str(), value.as_str()));
@@ -221,6 +269,9 @@ pub async fn token(body: Bytes, state: SharedState) -> HttpResponse {
     if form.get("client_secret") != Some(&state.config.client_secret) {
         return oauth_error(OAuthError::invalid_client());
     }
+    if !state.knobs.user_active {
+        return oauth_error(OAuthError::user_inactive());
+    }
     let ttl = Duration::from_millis(state.knobs.access_token_ttl_ms);
     let issued = match grant_type.as_str() {
         "authorization_code" => {
@@ -236,9 +287,6 @@ pub async fn token(body: Bytes, state: SharedState) -> HttpResponse {
             let Some(refresh_token) = form.get("refresh_token") else {
                 return oauth_error(OAuthError::missing("refresh token is missing"));
             };
-            if !state.knobs.user_active {
-                return oauth_error(OAuthError::user_inactive());
-            }
             let rotate = state.config.rotate_refresh_tokens;
             state.oauth.refresh(refresh_token, ttl, rotate)
         }
@@ -285,7 +333,7 @@ pub async fn userinfo(request: HttpRequest, state: SharedState) -> HttpResponse 
     if !valid || !state.knobs.user_active {
         return HttpResponse::Forbidden().body("Bad_OAuth_Token");
     }
-    let identity = Identity::default();
+    let identity = identity();
     HttpResponse::Ok().json(json!({
         "sub": format!("{}/id/{}/{}", state.login_url, identity.org_id, identity.user_id),
         "user_id": identity.user_id,

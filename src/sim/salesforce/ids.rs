@@ -22,7 +22,7 @@ impl SObjectType {
         SObjectType::Case,
     ];
 
-    /// The API name, as it appears in URLs and SOQL.
+    /// Returns the API name, as it appears in URLs and SOQL.
     pub fn name(self) -> &'static str {
         match self {
             SObjectType::Lead => "Lead",
@@ -33,7 +33,7 @@ impl SObjectType {
         }
     }
 
-    /// The three characters every id of this type starts with.
+    /// Returns the three characters every id of this type starts with.
     pub fn key_prefix(self) -> &'static str {
         match self {
             SObjectType::Lead => "00Q",
@@ -93,7 +93,7 @@ pub fn make_id(object: SObjectType, sequence: u64) -> String {
         *slot = BASE62[(rest % 62) as usize];
         rest /= 62;
     }
-    // The "5S" after the prefix stands where a real org puts its pod and instance characters.
+    // The "5S" after the prefix takes the place of a real org's pod and instance characters.
     body[0] = b'5';
     body[1] = b'S';
     let id15 = format!(

@@ -66,8 +66,14 @@ pub struct Identity {
     pub user_id: String,
 }
 
-impl Default for Identity {
-    fn default() -> Identity {
+/// Returns the identity of the simulated org and user, computed once.
+pub fn identity() -> &'static Identity {
+    static IDENTITY: std::sync::LazyLock<Identity> = std::sync::LazyLock::new(Identity::new);
+    &IDENTITY
+}
+
+impl Identity {
+    fn new() -> Identity {
         let org = "00D5S000000Sim1";
         let user = "0055S000001Sim1";
         Identity {
@@ -77,7 +83,7 @@ impl Default for Identity {
     }
 }
 
-/// What a successful token request returns besides the URLs.
+/// Tokens issued by a successful token request.
 pub struct IssuedTokens {
     pub access_token: String,
     pub refresh_token: Option<String>,
@@ -164,7 +170,7 @@ impl OAuthState {
     }
 
     fn issue_access_token(&mut self, refresh_token: Option<String>, ttl: Duration) -> String {
-        let identity = Identity::default();
+        let identity = identity();
         let token = format!(
             "{}!AQ{}",
             &identity.org_id[..15],
@@ -178,7 +184,7 @@ impl OAuthState {
         token
     }
 
-    /// Whether an access token is known and not expired.
+    /// Returns whether an access token is known and not expired.
     pub fn is_valid_access_token(&self, token: &str) -> bool {
         self.access_tokens
             .get(token)
@@ -236,7 +242,7 @@ impl OAuthError {
     }
 
     pub fn user_inactive() -> OAuthError {
-        OAuthError::new(400, "invalid_grant", "inactive user")
+        OAuthError::new(400, "invalid_grant", "authentication failure")
     }
 
     pub fn missing(description: &'static str) -> OAuthError {
@@ -255,7 +261,7 @@ pub fn token_response(
     instance_url: &str,
     client_secret: &str,
 ) -> Value {
-    let identity = Identity::default();
+    let identity = identity();
     let id = format!("{login_url}/id/{}/{}", identity.org_id, identity.user_id);
     let issued_at = chrono::Utc::now().timestamp_millis().to_string();
     let signature = match Hmac::<Sha1>::new_from_slice(client_secret.as_bytes()) {

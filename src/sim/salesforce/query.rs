@@ -12,7 +12,7 @@ use super::records::render;
 use super::soql_eval::{compile, run};
 use super::state::{Cursor, SimState};
 
-/// Rows per page unless `Sforce-Query-Options: batchSize` asks for fewer.
+/// Rows per page unless `Sforce-Query-Options: batchSize` requests fewer.
 pub const DEFAULT_PAGE_SIZE: usize = 2000;
 /// Open query locators per user; opening one more releases the oldest, as Salesforce does.
 const MAX_OPEN_CURSORS: usize = 10;
@@ -32,6 +32,9 @@ impl SimState {
             )
         })?;
         let compiled = compile(text, &self.schema)?;
+        if include_deleted {
+            self.purge_recycle_bin();
+        }
         let matches = run(&compiled, &self.store, include_deleted);
 
         let Some(fields) = &compiled.fields else {

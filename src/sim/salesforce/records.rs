@@ -4,6 +4,7 @@ use serde_json::{json, Map, Value};
 
 use super::describe::{FieldDef, FieldType, ObjectSchema};
 use super::error::{ApiError, ApiResult};
+use super::ids::normalize_id;
 use super::store::{parse_datetime, Record};
 
 /// Whether a write creates a record or changes an existing one.
@@ -138,6 +139,18 @@ fn check_value(field: &FieldDef, value: &Value) -> ApiResult<Value> {
             let text = value.as_str().ok_or_else(type_error)?;
             let moment = parse_datetime(text).ok_or_else(type_error)?;
             Ok(json!(super::store::format_datetime(moment)))
+        }
+        FieldType::Id | FieldType::Reference => {
+            let text = value.as_str().ok_or_else(type_error)?;
+            let id = normalize_id(text).ok_or_else(|| {
+                ApiError::new(
+                    400,
+                    "FIELD_INTEGRITY_EXCEPTION",
+                    format!("{}: id value of incorrect type: {text}", field.label),
+                )
+                .with_fields(vec![field.name.clone()])
+            })?;
+            Ok(Value::String(id))
         }
         _ => {
             let text = match value {

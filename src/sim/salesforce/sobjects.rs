@@ -8,7 +8,7 @@ use super::records::{validate_write, WriteMode};
 use super::state::SimState;
 use super::store::{format_datetime, Record};
 
-/// How an upsert ended.
+/// The outcome of an upsert: the record's id and whether it was created.
 pub struct UpsertOutcome {
     pub id: String,
     pub created: bool,
@@ -23,7 +23,7 @@ impl SimState {
 
         let id = self.store.next_id(object);
         let now = format_datetime(self.now());
-        let user = super::oauth::Identity::default().user_id;
+        let user = super::oauth::identity().user_id.clone();
         let mut fields = Map::new();
         fields.insert("Id".to_string(), json!(id));
         fields.insert("IsDeleted".to_string(), json!(false));
@@ -171,7 +171,7 @@ impl SimState {
     /// Stores a record after filling in the fields Salesforce derives on every save.
     pub fn save(&mut self, mut record: Record) {
         let stamp = json!(format_datetime(record.modstamp));
-        let user = super::oauth::Identity::default().user_id;
+        let user = super::oauth::identity().user_id.clone();
         record
             .fields
             .insert("SystemModstamp".to_string(), stamp.clone());

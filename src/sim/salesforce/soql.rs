@@ -180,12 +180,17 @@ fn query(total: usize) -> impl FnMut(&str) -> Res<'_, Query> {
 
 fn selection(total: usize) -> impl FnMut(&str) -> Res<'_, Selection> {
     move |input| {
-        let count = map(
+        let mut count = map(
             (keyword("COUNT"), token(char('(')), token(char(')'))),
             |_| Selection::Count,
         );
-        let fields = map(separated_list1(comma, name(total)), Selection::Fields);
-        alt((count, fields)).parse(input)
+        if let Ok((rest, count)) = count.parse(input) {
+            return Ok((rest, count));
+        }
+        let (input, first) = name(total)(input)?;
+        let (input, rest) = many0(preceded(comma, cut(name(total)))).parse(input)?;
+        let fields = std::iter::once(first).chain(rest).collect();
+        Ok((input, Selection::Fields(fields)))
     }
 }
 
@@ -215,7 +220,7 @@ fn order_item(total: usize) -> impl FnMut(&str) -> Res<'_, OrderItem> {
     }
 }
 
-/// A condition: one unary condition, or a chain joined only by AND or only by OR.
+/// Parses a condition: one unary condition, or a chain joined only by AND or only by OR.
 fn condition(total: usize) -> impl FnMut(&str) -> Res<'_, Condition> {
     move |input| {
         let (input, first) = unary(total)(input)?;
@@ -337,7 +342,7 @@ fn literal(input: &str) -> Res<'_, Literal> {
     }
 }
 
-/// A quoted string with backslash escapes, returned unescaped.
+/// Parses a quoted string with backslash escapes and returns it unescaped.
 fn string_literal(input: &str) -> Res<'_, String> {
     let (mut rest, _) = char('\'')(input)?;
     let mut text = String::new();
@@ -378,7 +383,7 @@ fn word(input: &str) -> Res<'_, &str> {
     take_while1(|c: char| c.is_alphanumeric() || c == '_' || c == '.')(input)
 }
 
-/// A field or object name: a word that is not a reserved keyword.
+/// Parses a field or object name, a word that is not a reserved keyword.
 fn name(total: usize) -> impl FnMut(&str) -> Res<'_, Name> {
     move |input| {
         let (start, _) = multispace0(input)?;

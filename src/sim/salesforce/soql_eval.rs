@@ -263,7 +263,7 @@ pub fn run<'a>(query: &CompiledQuery, store: &'a Store, include_deleted: bool) -
             query
                 .filter
                 .as_ref()
-                .is_none_or(|filter| evaluate(filter, record))
+                .map_or(true, |filter| evaluate(filter, record))
         })
         .collect();
 
@@ -272,17 +272,27 @@ pub fn run<'a>(query: &CompiledQuery, store: &'a Store, include_deleted: bool) -
         // creation order, so sorting by id gives stable pages.
         matches.sort_by(|left, right| left.id().cmp(right.id()));
     } else {
-        matches.sort_by(|left, right| compare_records(&query.order_by, left, right));
+        // Each record's sort key is computed once, not once per comparison.
+        let mut keyed: Vec<(Vec<Comparable>, &Record)> = matches
+            .into_iter()
+            .map(|record| (sort_key(&query.order_by, record), record))
+            .collect();
+        keyed.sort_by(|(left, _), (right, _)| compare_keys(&query.order_by, left, right));
+        matches = keyed.into_iter().map(|(_, record)| record).collect();
     }
 
     let limit = query.limit.unwrap_or(usize::MAX);
     matches.into_iter().skip(query.offset).take(limit).collect()
 }
 
-fn compare_records(keys: &[SortKey], left: &Record, right: &Record) -> Ordering {
-    for key in keys {
-        let left_value = field_value(left, &key.field);
-        let right_value = field_value(right, &key.field);
+fn sort_key(keys: &[SortKey], record: &Record) -> Vec<Comparable> {
+    keys.iter()
+        .map(|key| field_value(record, &key.field))
+        .collect()
+}
+
+fn compare_keys(keys: &[SortKey], left: &[Comparable], right: &[Comparable]) -> Ordering {
+    for ((key, left_value), right_value) in keys.iter().zip(left).zip(right) {
         let ordering = match (left_value.is_null(), right_value.is_null()) {
             (true, true) => Ordering::Equal,
             (true, false) if key.nulls_last => Ordering::Greater,
@@ -290,7 +300,7 @@ fn compare_records(keys: &[SortKey], left: &Record, right: &Record) -> Ordering 
             (false, true) if key.nulls_last => Ordering::Less,
             (false, true) => Ordering::Greater,
             (false, false) => {
-                let ordering = compare_values(&left_value, &right_value);
+                let ordering = compare_values(left_value, right_value);
                 if key.descending {
                     ordering.reverse()
                 } else {
@@ -339,13 +349,20 @@ fn field_value(record: &Record, field: &Field) -> Comparable {
         (FieldType::DateTime, Value::String(text)) => {
             parse_datetime(text).map_or(Comparable::Null, Comparable::DateTime)
         }
+        // Ids compare exactly, so ORDER BY Id follows creation order.
+        (FieldType::Id | FieldType::Reference, Value::String(text)) => {
+            Comparable::Text(text.clone())
+        }
         (_, Value::String(text)) => Comparable::Text(text.to_lowercase()),
         _ => Comparable::Null,
     }
 }
 
-fn literal_value(literal: &Literal) -> Comparable {
+fn literal_value(field: &Field, literal: &Literal) -> Comparable {
     match literal {
+        Literal::Text(text) if matches!(field.field_type, FieldType::Id | FieldType::Reference) => {
+            Comparable::Text(text.clone())
+        }
         Literal::Null => Comparable::Null,
         Literal::Boolean(flag) => Comparable::Boolean(*flag),
         Literal::Number(number) => Comparable::Number(*number),
@@ -370,7 +387,7 @@ fn evaluate(filter: &Filter, record: &Record) -> bool {
             value,
         } => {
             let actual = field_value(record, field);
-            let expected = literal_value(value);
+            let expected = literal_value(field, value);
             match operator {
                 Operator::Equal => actual == expected,
                 Operator::NotEqual => actual != expected,
@@ -387,7 +404,9 @@ fn evaluate(filter: &Filter, record: &Record) -> bool {
             values,
         } => {
             let actual = field_value(record, field);
-            let found = values.iter().any(|value| literal_value(value) == actual);
+            let found = values
+                .iter()
+                .any(|value| literal_value(field, value) == actual);
             found != *negated
         }
         Filter::Like { field, pattern } => match field_value(record, field) {

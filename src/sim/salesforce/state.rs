@@ -29,6 +29,8 @@ pub struct SimState {
     pub instance_url: String,
     pub store: Store,
     pub schema: Schema,
+    /// When the describe metadata last changed, for `If-Modified-Since` on describe calls.
+    pub schema_changed_at: DateTime<Utc>,
     pub oauth: OAuthState,
     pub knobs: Knobs,
     pub cursors: HashMap<String, Cursor>,
@@ -38,8 +40,10 @@ pub struct SimState {
     /// Calls by endpoint kind, for `/_sim/stats`.
     pub calls: BTreeMap<String, u64>,
     pub faults_injected: u64,
-    /// Set when an injected `UNABLE_TO_LOCK_ROW` should fail the next collection record.
-    pub lock_row_fault: bool,
+    /// Data API calls currently being served, for `max_concurrent_calls`.
+    pub calls_in_flight: u32,
+    /// An injected fault that fails the next record of a collections call.
+    pub record_fault: Option<super::faults::FaultKind>,
 }
 
 impl SimState {
@@ -51,6 +55,7 @@ impl SimState {
             instance_url,
             store: Store::default(),
             schema: Schema::default(),
+            schema_changed_at: Utc::now(),
             oauth: OAuthState::default(),
             knobs,
             cursors: HashMap::new(),
@@ -58,7 +63,8 @@ impl SimState {
             api_usage: 0,
             calls: BTreeMap::new(),
             faults_injected: 0,
-            lock_row_fault: false,
+            calls_in_flight: 0,
+            record_fault: None,
         }
     }
 
@@ -67,6 +73,7 @@ impl SimState {
     pub fn reset(&mut self) {
         self.store.clear();
         self.schema = Schema::default();
+        self.schema_changed_at = self.now();
         self.knobs = default_knobs(&self.config);
         self.cursors.clear();
         self.api_usage = 0;
@@ -74,7 +81,7 @@ impl SimState {
         self.faults_injected = 0;
     }
 
-    /// The simulated org's clock: host time plus the configured offset, in whole
+    /// Returns the simulated org's time: host time plus the configured offset, in whole
     /// milliseconds as Salesforce stores datetimes.
     pub fn now(&self) -> DateTime<Utc> {
         let now = Utc::now() + TimeDelta::milliseconds(self.knobs.clock_offset_ms);
@@ -82,7 +89,7 @@ impl SimState {
             .unwrap_or(now)
     }
 
-    /// The moment a save made now becomes visible to queries.
+    /// Returns the moment a save made now becomes visible to queries.
     pub fn commit_instant(&self) -> Instant {
         Instant::now() + Duration::from_millis(self.knobs.commit_delay_ms)
     }
@@ -97,6 +104,7 @@ fn default_knobs(config: &SalesforceSimConfig) -> Knobs {
         commit_delay_ms: 0,
         clock_offset_ms: 0,
         latency_ms: 0,
+        max_concurrent_calls: None,
         api_enabled: true,
         user_active: true,
         daily_api_limit: config.daily_api_limit,

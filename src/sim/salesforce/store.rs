@@ -43,7 +43,7 @@ pub struct Savepoint {
     owner: bool,
 }
 
-/// A previous version of a record, kept while a transaction is open.
+/// A previous version of a record, kept_id while a transaction is open.
 type JournalEntry = (SObjectType, String, Option<Record>);
 
 /// All records of the simulated org.
@@ -198,8 +198,12 @@ impl Store {
         self.release(savepoint);
     }
 
+    /// Deletes every record. The id sequence continues, so ids from before a reset never
+    /// name a new record.
     pub fn clear(&mut self) {
+        let sequence = self.sequence;
         *self = Store::default();
+        self.sequence = sequence;
     }
 }
 
@@ -241,6 +245,67 @@ pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lead(store: &mut Store, intercom_id: &str) -> String {
+        let id = store.next_id(SObjectType::Lead);
+        let mut fields = Map::new();
+        fields.insert("Id".to_string(), Value::String(id.clone()));
+        fields.insert(
+            "Intercom_Id__c".to_string(),
+            Value::String(intercom_id.to_string()),
+        );
+        let record = Record {
+            object: SObjectType::Lead,
+            fields,
+            modstamp: Utc::now(),
+            visible_at: Instant::now(),
+            deleted_at: None,
+        };
+        store.put(record);
+        id
+    }
+
+    #[test]
+    fn nested_savepoint_rolls_back_inner_only() {
+        let mut store = Store::default();
+        let outer = store.savepoint();
+        let kept_id = lead(&mut store, "kept_id");
+        let inner = store.savepoint();
+        let dropped = lead(&mut store, "dropped");
+        store.rollback(inner);
+
+        assert!(store.get(&dropped).is_none());
+        assert!(store
+            .find_by_external_id(SObjectType::Lead, "Intercom_Id__c", "DROPPED")
+            .is_none());
+        assert!(store.get(&kept_id).is_some());
+
+        store.rollback(outer);
+        assert!(store.get(&kept_id).is_none());
+        assert!(store
+            .find_by_external_id(SObjectType::Lead, "Intercom_Id__c", "kept_id")
+            .is_none());
+    }
+
+    #[test]
+    fn rollback_restores_previous_version() {
+        let mut store = Store::default();
+        let id = lead(&mut store, "before");
+        let savepoint = store.savepoint();
+        let mut changed = store.get(&id).unwrap().clone();
+        changed.fields.insert(
+            "Intercom_Id__c".to_string(),
+            Value::String("after".to_string()),
+        );
+        store.put(changed);
+        store.rollback(savepoint);
+
+        let found = store.find_by_external_id(SObjectType::Lead, "Intercom_Id__c", "before");
+        assert_eq!(found.map(Record::id), Some(id.as_str()));
+        assert!(store
+            .find_by_external_id(SObjectType::Lead, "Intercom_Id__c", "after")
+            .is_none());
+    }
 
     #[test]
     fn datetime_format_round_trips() {
