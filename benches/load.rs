@@ -146,14 +146,14 @@ fn run_phases(plan: &Plan, load: &LoadRuntime) -> anyhow::Result<Figures> {
     } else {
         Duration::from_secs(3)
     };
-    let fsm_transitions_per_s = fsm_rate::measure(fsm_duration)?;
+    let fsm = fsm_rate::measure(fsm_duration)?;
     Ok(Figures {
         ingest,
         poll,
         batched,
         unbatched,
         memory,
-        fsm_transitions_per_s,
+        fsm,
     })
 }
 
