@@ -28,7 +28,7 @@ use crate::webhooks::{change_of_phone, change_phone, phone_update};
 use crate::LoadRuntime;
 
 /// Maximum wait for the server to finish the work a phase left behind.
-const SETTLE_TIMEOUT: Duration = Duration::from_secs(180);
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The large poll and the idle poll after it.
 pub struct PollFigures {
@@ -61,15 +61,15 @@ pub struct EndToEnd {
     pub visible: u64,
     /// Sorted latencies of the visible changes, in microseconds.
     pub latencies_us: Vec<u64>,
-    /// Salesforce API calls from the first change until the server was idle again.
-    pub salesforce_calls: u64,
+    /// Salesforce API calls from the first change until the server was idle again, by kind.
+    pub calls: BTreeMap<String, u64>,
     /// Whether the server finished its work within the settle timeout.
     pub settled: bool,
 }
 
 impl EndToEnd {
     pub fn calls_per_1000(&self) -> f64 {
-        self.salesforce_calls as f64 * 1000.0 / self.acked.max(1) as f64
+        self.calls.values().sum::<u64>() as f64 * 1000.0 / self.acked.max(1) as f64
     }
 
     pub fn p(&self, q: f64) -> f64 {
@@ -164,7 +164,7 @@ async fn end_to_end(
             contacts.len()
         );
     }
-    let calls_before = salesforce_usage(sandbox).await?;
+    let calls_before = salesforce_calls(sandbox).await?;
 
     let url = format!("{}/webhooks/intercom", sandbox.server.url());
     let secret = sandbox.config.intercom.webhook_secret.clone();
@@ -191,7 +191,7 @@ async fn end_to_end(
     }
 
     let settled = settle(sandbox).await;
-    let calls_after = salesforce_usage(sandbox).await?;
+    let calls_after = salesforce_calls(sandbox).await?;
     let latencies_us = visible_latencies(sandbox, outcome.started_wall, rate).await?;
     let batch_size = sandbox.config.salesforce.batch_size;
     let result = EndToEnd {
@@ -201,7 +201,7 @@ async fn end_to_end(
         failed: outcome.failed,
         visible: latencies_us.len() as u64,
         latencies_us,
-        salesforce_calls: calls_after.saturating_sub(calls_before),
+        calls: difference(&calls_before, &calls_after),
         settled,
     };
     info!(
@@ -211,6 +211,7 @@ async fn end_to_end(
         p50_ms = result.p(0.5),
         p99_ms = result.p(0.99),
         calls_per_1000 = result.calls_per_1000(),
+        calls = ?result.calls,
         "End-to-end run done"
     );
     Ok(result)

@@ -108,7 +108,7 @@ pub fn print(plan: &Plan, figures: &Figures) {
             "SF calls / 1000 changes".to_owned(),
             batched.calls_per_1000(),
             Target::AtMost(10.0),
-            format!("batch size {}", batched.batch_size),
+            format!("batch size {}, {:?}", batched.batch_size, batched.calls),
         ),
         (
             "SF calls / 1000 changes, unbatched".to_owned(),
