@@ -133,10 +133,14 @@ fn run(args: &Args) -> anyhow::Result<()> {
 /// Runs every phase, each in an actix system of its own on a new thread: dropping the
 /// system stops the phase's actors, so no backlog of one phase runs on into the next.
 fn run_phases(plan: &Plan, load: &LoadRuntime) -> anyhow::Result<Figures> {
+    let ceiling = in_system(|| ingest::ceiling(plan, load))?;
+    let ingest_outcome = in_system(|| ingest::ingest(plan, load))?;
+    let (ack, quiet_poll_calls) = in_system(|| ingest::ack(plan, load))?;
     let ingest = IngestFigures {
-        ceiling: in_system(|| ingest::ceiling(plan, load))?,
-        ingest: in_system(|| ingest::ingest(plan, load))?,
-        ack: in_system(|| ingest::ack(plan, load))?,
+        ceiling,
+        ingest: ingest_outcome,
+        ack,
+        quiet_poll_calls,
     };
     let (poll, batched) = in_system(|| e2e::poll_and_batched(plan, load))?;
     let unbatched = in_system(|| e2e::unbatched(plan, load))?;

@@ -299,7 +299,7 @@ async fn settle(sandbox: &Sandbox) -> bool {
     false
 }
 
-async fn poll_now(sandbox: &Sandbox) -> anyhow::Result<Value> {
+pub async fn poll_now(sandbox: &Sandbox) -> anyhow::Result<Value> {
     let response = sandbox
         .http
         .post(format!("{}/actions/poll", sandbox.server.url()))
@@ -315,7 +315,7 @@ async fn poll_now(sandbox: &Sandbox) -> anyhow::Result<Value> {
 }
 
 /// Salesforce API calls by kind, as the simulator counts them.
-async fn salesforce_calls(sandbox: &Sandbox) -> anyhow::Result<BTreeMap<String, u64>> {
+pub async fn salesforce_calls(sandbox: &Sandbox) -> anyhow::Result<BTreeMap<String, u64>> {
     let stats = sandbox.salesforce_stats().await?;
     let calls = stats["api_calls"]
         .as_object()

@@ -10,6 +10,7 @@ use tracing::info;
 use crate::args::Plan;
 use crate::ceiling::Ceiling;
 use crate::drive::{self, MakeRequest, Outcome};
+use crate::e2e;
 use crate::webhooks;
 use crate::LoadRuntime;
 
@@ -18,6 +19,8 @@ pub struct IngestFigures {
     pub ceiling: Outcome,
     pub ingest: Outcome,
     pub ack: Outcome,
+    /// Salesforce API calls of a poll of an org with no changed rows at all.
+    pub quiet_poll_calls: u64,
 }
 
 /// Signed unique `contact.user.updated` webhooks posted to `url`, labelled `run`.
@@ -69,10 +72,18 @@ pub async fn ingest(plan: &Plan, load: &LoadRuntime) -> anyhow::Result<Outcome> 
     Ok(outcome)
 }
 
-/// Figure 3: webhooks at a fixed rate against a fresh server, latency to the 200.
-pub async fn ack(plan: &Plan, load: &LoadRuntime) -> anyhow::Result<Outcome> {
+/// Figure 3: webhooks at a fixed rate against a fresh server, latency to the 200. Before
+/// the load, the server polls its empty org twice and the calls of the second poll are
+/// counted.
+pub async fn ack(plan: &Plan, load: &LoadRuntime) -> anyhow::Result<(Outcome, u64)> {
     let client = drive::client(plan.connections)?;
     let sandbox = start_empty_sandbox().await?;
+    e2e::poll_now(&sandbox).await?;
+    let before = e2e::salesforce_calls(&sandbox).await?;
+    e2e::poll_now(&sandbox).await?;
+    let after = e2e::salesforce_calls(&sandbox).await?;
+    let quiet_poll_calls = after.values().sum::<u64>() - before.values().sum::<u64>();
+
     let make = webhook_target(&sandbox, "ack");
     let (connections, phase, rate) = (plan.connections, plan.phase, plan.ack_rate);
     let outcome = load
@@ -85,7 +96,7 @@ pub async fn ack(plan: &Plan, load: &LoadRuntime) -> anyhow::Result<Outcome> {
         failed = outcome.failed,
         "Ack latency measured"
     );
-    Ok(outcome)
+    Ok((outcome, quiet_poll_calls))
 }
 
 async fn start_empty_sandbox() -> anyhow::Result<Sandbox> {

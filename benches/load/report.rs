@@ -131,7 +131,10 @@ pub fn print(plan: &Plan, figures: &Figures) {
             "SF calls per idle poll".to_owned(),
             poll.idle_poll_calls as f64,
             Target::AtMost(1.0),
-            String::new(),
+            format!(
+                "after the large poll; {} call(s) in an org with no changes",
+                ingest.quiet_poll_calls
+            ),
         ),
         (
             format!("idle RSS, {} mappings, MB", memory.mappings),
