@@ -17,6 +17,8 @@ mod e2e;
 mod fsm_rate;
 #[path = "load/ingest.rs"]
 mod ingest;
+#[path = "load/mapped.rs"]
+mod mapped;
 #[path = "load/memory.rs"]
 mod memory;
 #[path = "load/report.rs"]

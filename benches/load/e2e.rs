@@ -1,29 +1,25 @@
 //! Figures 4 and 5: Intercom → Salesforce end to end at a steady rate, with and without
 //! batching, and the Salesforce → Intercom poll of many changed records.
 //!
-//! Both simulators are seeded with the same people, the first poll (initial sync of every
-//! Lead and Contact) maps them, and the end-to-end phase then sends phone changes of mapped
-//! contacts as webhooks. A change is visible once the Salesforce simulator stores its phone
-//! number. Its latency runs from its planned send time to the record's `SystemModstamp`,
-//! and both times come from this machine's clock.
+//! Both simulators are seeded with the same people, who are stored as mapped. The large
+//! poll finds a phone change on many Salesforce records. The end-to-end phase sends phone
+//! changes of mapped contacts as webhooks. A change is visible once the Salesforce simulator
+//! stores its phone number. Its latency runs from its planned send time to the record's
+//! `SystemModstamp`, and both times come from this machine's clock.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context as _};
-use intersync::actors::poller::InitialSync;
-use intersync::config::Config;
-use intersync::connectors::salesforce::{
-    MemoryCredentialStore, SalesforceClient, SalesforceConfig,
-};
 use intersync::http::webhook::{sign, SIGNATURE_HEADER};
-use intersync::sandbox::{Sandbox, SandboxOptions};
+use intersync::sandbox::Sandbox;
 use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::args::Plan;
 use crate::drive::{self, quantile_ms, MakeRequest};
+use crate::mapped::{self, MappedSandbox};
 use crate::webhooks::{change_of_phone, change_phone, phone_update};
 use crate::LoadRuntime;
 
@@ -82,26 +78,29 @@ pub async fn poll_and_batched(
     plan: &Plan,
     load: &LoadRuntime,
 ) -> anyhow::Result<(PollFigures, EndToEnd)> {
-    let people = plan.poll_records.max(changes_of(plan));
-    let sandbox = start_seeded(people, |_| {}).await?;
-    let poll = measure_poll(&sandbox).await?;
-    let end_to_end = end_to_end(&sandbox, plan, load).await?;
-    crate::stop_sandbox(sandbox).await;
+    let people = with_spare(plan.poll_records.max(changes_of(plan)));
+    let mapped = mapped::start(people, |_| {}).await?;
+    let poll = measure_poll(&mapped.sandbox, plan.poll_records).await?;
+    let end_to_end = end_to_end(&mapped, plan, load).await?;
+    crate::stop_sandbox(mapped.sandbox).await;
     Ok((poll, end_to_end))
 }
 
 /// Runs the end-to-end phase on a server with batching turned off.
 pub async fn unbatched(plan: &Plan, load: &LoadRuntime) -> anyhow::Result<EndToEnd> {
-    let sandbox = start_seeded(changes_of(plan), |config| {
+    let mapped = mapped::start(with_spare(changes_of(plan)), |config| {
         config.salesforce.batch_size = 1;
     })
     .await?;
-    let report = poll_now(&sandbox).await?;
-    info!(rows = %report["rows"], "Initial sync of the unbatched server done");
-    settle(&sandbox).await;
-    let end_to_end = end_to_end(&sandbox, plan, load).await?;
-    crate::stop_sandbox(sandbox).await;
+    let end_to_end = end_to_end(&mapped, plan, load).await?;
+    crate::stop_sandbox(mapped.sandbox).await;
     Ok(end_to_end)
+}
+
+/// Adds 5% to the people seeded for `needed` mapped people, because generated people
+/// sometimes share an email and only one of them is mapped.
+fn with_spare(needed: usize) -> usize {
+    needed + needed / 20 + 10
 }
 
 /// Changes one end-to-end phase sends; each goes to a different person.
@@ -109,24 +108,9 @@ fn changes_of(plan: &Plan) -> usize {
     (plan.e2e_rate as f64 * plan.phase.as_secs_f64()).round() as usize
 }
 
-async fn start_seeded(people: usize, configure: fn(&mut Config)) -> anyhow::Result<Sandbox> {
-    let mut options = SandboxOptions::new(crate::fresh_dir("e2e")?);
-    options.people = people;
-    options.overlap = 1.0;
-    options.initial_sync = InitialSync::All;
-    options.poll_automatically = false;
-    options.configure = configure;
-    let started = Instant::now();
-    let sandbox = Sandbox::start(options).await?;
-    info!(
-        people,
-        elapsed_s = started.elapsed().as_secs_f64(),
-        "Seeded sandbox started"
-    );
-    Ok(sandbox)
-}
-
-async fn measure_poll(sandbox: &Sandbox) -> anyhow::Result<PollFigures> {
+async fn measure_poll(sandbox: &Sandbox, records: usize) -> anyhow::Result<PollFigures> {
+    let changed = mapped::change_salesforce_records(sandbox, records).await?;
+    info!(changed, "Salesforce records changed");
     let before = salesforce_calls(sandbox).await?;
     let started = Instant::now();
     let report = poll_now(sandbox).await?;
@@ -152,15 +136,17 @@ async fn measure_poll(sandbox: &Sandbox) -> anyhow::Result<PollFigures> {
 }
 
 async fn end_to_end(
-    sandbox: &Sandbox,
+    mapped: &MappedSandbox,
     plan: &Plan,
     load: &LoadRuntime,
 ) -> anyhow::Result<EndToEnd> {
+    let sandbox = &mapped.sandbox;
     let changes = changes_of(plan);
-    let contacts = Arc::new(intercom_contacts(sandbox, changes).await?);
+    let contacts: Arc<Vec<Value>> =
+        Arc::new(mapped.contacts.iter().take(changes).cloned().collect());
     if contacts.len() < changes {
         bail!(
-            "the Intercom simulator lists {} contacts but the phase needs {changes}",
+            "{} people are mapped but the phase sends {changes} changes, one per person",
             contacts.len()
         );
     }
@@ -224,7 +210,7 @@ async fn visible_latencies(
     started: SystemTime,
     rate: u64,
 ) -> anyhow::Result<Vec<u64>> {
-    let client = salesforce_client(sandbox).await?;
+    let client = mapped::salesforce_client(sandbox).await?;
     let since = chrono::DateTime::<chrono::Utc>::from(started - Duration::from_secs(1))
         .format("%Y-%m-%dT%H:%M:%SZ");
     let mut latencies = Vec::new();
@@ -355,8 +341,8 @@ fn difference(
 }
 
 /// The first `limit` contacts of the Intercom simulator, as its API returns them.
-async fn intercom_contacts(sandbox: &Sandbox, limit: usize) -> anyhow::Result<Vec<Value>> {
-    let mut contacts = Vec::with_capacity(limit);
+pub async fn intercom_contacts(sandbox: &Sandbox, limit: usize) -> anyhow::Result<Vec<Value>> {
+    let mut contacts = Vec::new();
     let mut starting_after: Option<String> = None;
     while contacts.len() < limit {
         let mut request = sandbox
@@ -390,39 +376,4 @@ async fn intercom_contacts(sandbox: &Sandbox, limit: usize) -> anyhow::Result<Ve
     }
     contacts.truncate(limit);
     Ok(contacts)
-}
-
-/// Creates a Salesforce client of the benchmark's own, authorized through the simulator's OAuth web flow.
-async fn salesforce_client(sandbox: &Sandbox) -> anyhow::Result<SalesforceClient> {
-    let config = &sandbox.config.salesforce;
-    let redirect = "http://127.0.0.1/loadbench";
-    let response = sandbox
-        .http
-        .get(format!("{}/services/oauth2/authorize", config.login_url))
-        .query(&[
-            ("response_type", "code"),
-            ("client_id", config.client_id.as_str()),
-            ("redirect_uri", redirect),
-        ])
-        .send()
-        .await?;
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|value| value.to_str().ok())
-        .context("the Salesforce simulator's authorize endpoint did not redirect")?;
-    let code = reqwest::Url::parse(location)?
-        .query_pairs()
-        .find(|(name, _)| name == "code")
-        .map(|(_, value)| value.into_owned())
-        .context("the authorize redirect carries no code")?;
-    let mut settings = SalesforceConfig::new(
-        config.login_url.clone(),
-        config.client_id.clone(),
-        config.client_secret.clone(),
-    );
-    settings.call_options_client = Some("loadbench".to_owned());
-    let client = SalesforceClient::new(settings, Arc::new(MemoryCredentialStore::default()))?;
-    client.exchange_code(&code, redirect).await?;
-    Ok(client)
 }
