@@ -80,6 +80,23 @@ pub async fn stop_sandbox(sandbox: intersync::sandbox::Sandbox) {
     salesforce.stop().await;
 }
 
+thread_local! {
+    static CONTROL_HTTP: reqwest::Client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(Duration::from_secs(1))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("a client with these settings builds");
+}
+
+/// Returns the client of the control calls (status, stats, polls, OAuth) of the calling
+/// phase's thread, because pooled connections die with the runtime that opened them. It
+/// closes a connection after one idle second, well before actix-web's keep-alive timeout of
+/// five seconds, so it never sends on a connection the server is closing.
+pub fn control_http() -> reqwest::Client {
+    CONTROL_HTTP.with(reqwest::Client::clone)
+}
+
 static DATA_ROOT: OnceLock<PathBuf> = OnceLock::new();
 
 /// Creates a new, empty folder under the run's temporary folder.

@@ -257,7 +257,7 @@ async fn settle(sandbox: &Sandbox) -> bool {
     while started.elapsed() < SETTLE_TIMEOUT {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let (Ok(status), Ok(salesforce), Ok(intercom)) = (
-            sandbox.status().await,
+            get_json(&format!("{}/status", sandbox.server.url())).await,
             salesforce_usage(sandbox).await,
             intercom_usage(sandbox).await,
         ) else {
@@ -286,8 +286,7 @@ async fn settle(sandbox: &Sandbox) -> bool {
 }
 
 pub async fn poll_now(sandbox: &Sandbox) -> anyhow::Result<Value> {
-    let response = sandbox
-        .http
+    let response = crate::control_http()
         .post(format!("{}/actions/poll", sandbox.server.url()))
         .timeout(Duration::from_secs(600))
         .send()
@@ -302,7 +301,7 @@ pub async fn poll_now(sandbox: &Sandbox) -> anyhow::Result<Value> {
 
 /// Salesforce API calls by kind, as the simulator counts them.
 pub async fn salesforce_calls(sandbox: &Sandbox) -> anyhow::Result<BTreeMap<String, u64>> {
-    let stats = sandbox.salesforce_stats().await?;
+    let stats = get_json(&format!("{}/_sim/stats", sandbox.salesforce.login_url())).await?;
     let calls = stats["api_calls"]
         .as_object()
         .context("the Salesforce simulator's stats have no api_calls object")?;
@@ -317,7 +316,7 @@ async fn salesforce_usage(sandbox: &Sandbox) -> anyhow::Result<u64> {
 }
 
 async fn intercom_usage(sandbox: &Sandbox) -> anyhow::Result<u64> {
-    let stats = sandbox.intercom_stats().await?;
+    let stats = get_json(&format!("{}/_sim/stats", sandbox.intercom.base_url())).await?;
     Ok(sum_numbers(&stats["api_calls"]))
 }
 
@@ -345,8 +344,7 @@ pub async fn intercom_contacts(sandbox: &Sandbox, limit: usize) -> anyhow::Resul
     let mut contacts = Vec::new();
     let mut starting_after: Option<String> = None;
     while contacts.len() < limit {
-        let mut request = sandbox
-            .http
+        let mut request = crate::control_http()
             .get(format!("{}/contacts", sandbox.intercom.base_url()))
             .bearer_auth(&sandbox.config.intercom.access_token)
             .header(
@@ -376,4 +374,10 @@ pub async fn intercom_contacts(sandbox: &Sandbox, limit: usize) -> anyhow::Resul
     }
     contacts.truncate(limit);
     Ok(contacts)
+}
+
+/// Reads a JSON body with the control client.
+async fn get_json(url: &str) -> anyhow::Result<Value> {
+    let response = crate::control_http().get(url).send().await?;
+    Ok(response.error_for_status()?.json().await?)
 }

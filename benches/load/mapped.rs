@@ -208,8 +208,7 @@ fn object_name(object: SalesforceObject) -> &'static str {
 pub async fn salesforce_client(sandbox: &Sandbox) -> anyhow::Result<SalesforceClient> {
     let config = &sandbox.config.salesforce;
     let redirect = "http://127.0.0.1/loadbench";
-    let response = sandbox
-        .http
+    let response = crate::control_http()
         .get(format!("{}/services/oauth2/authorize", config.login_url))
         .query(&[
             ("response_type", "code"),
