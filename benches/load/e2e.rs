@@ -257,7 +257,7 @@ async fn settle(sandbox: &Sandbox) -> bool {
     while started.elapsed() < SETTLE_TIMEOUT {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let (Ok(status), Ok(salesforce), Ok(intercom)) = (
-            get_json(&format!("{}/status", sandbox.server.url())).await,
+            server_status(sandbox).await,
             salesforce_usage(sandbox).await,
             intercom_usage(sandbox).await,
         ) else {
@@ -374,6 +374,12 @@ pub async fn intercom_contacts(sandbox: &Sandbox, limit: usize) -> anyhow::Resul
     }
     contacts.truncate(limit);
     Ok(contacts)
+}
+
+/// Reads `GET /status` of the server, which returns 503 while the workspace is unhealthy.
+async fn server_status(sandbox: &Sandbox) -> anyhow::Result<Value> {
+    let url = format!("{}/status", sandbox.server.url());
+    Ok(crate::control_http().get(url).send().await?.json().await?)
 }
 
 /// Reads a JSON body with the control client.
