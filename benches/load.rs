@@ -161,7 +161,8 @@ fn run_phases(plan: &Plan, load: &LoadRuntime) -> anyhow::Result<Figures> {
         ack,
         quiet_poll_calls,
     };
-    let (poll, batched) = in_system(|| e2e::poll_and_batched(plan, load))?;
+    let poll = in_system(|| e2e::poll(plan))?;
+    let batched = in_system(|| e2e::batched(plan, load))?;
     let unbatched = in_system(|| e2e::unbatched(plan, load))?;
     let memory = in_system(|| memory::run(plan, load))?;
     let fsm_duration = if plan.quick {

@@ -73,17 +73,20 @@ impl EndToEnd {
     }
 }
 
-/// Runs the large poll, then the batched end-to-end run on the same server.
-pub async fn poll_and_batched(
-    plan: &Plan,
-    load: &LoadRuntime,
-) -> anyhow::Result<(PollFigures, EndToEnd)> {
-    let people = with_spare(plan.poll_records.max(changes_of(plan)));
-    let mapped = mapped::start(people, |_| {}).await?;
+/// Runs the large poll and an idle poll after it.
+pub async fn poll(plan: &Plan) -> anyhow::Result<PollFigures> {
+    let mapped = mapped::start(with_spare(plan.poll_records), |_| {}).await?;
     let poll = measure_poll(&mapped.sandbox, plan.poll_records).await?;
+    crate::stop_sandbox(mapped.sandbox).await;
+    Ok(poll)
+}
+
+/// Runs the end-to-end phase on a server with the default batching.
+pub async fn batched(plan: &Plan, load: &LoadRuntime) -> anyhow::Result<EndToEnd> {
+    let mapped = mapped::start(with_spare(changes_of(plan)), |_| {}).await?;
     let end_to_end = end_to_end(&mapped, plan, load).await?;
     crate::stop_sandbox(mapped.sandbox).await;
-    Ok((poll, end_to_end))
+    Ok(end_to_end)
 }
 
 /// Runs the end-to-end phase on a server with batching turned off.
