@@ -87,6 +87,9 @@ enum BatchKind {
 pub struct Executor {
     context: Arc<Context>,
     batches: HashMap<BatchKind, Vec<PendingWork>>,
+    /// Number of the open batch of each kind. A delayed flush carries the number of the
+    /// batch that scheduled it, so it does nothing once that batch was sent full.
+    batch_numbers: HashMap<BatchKind, u64>,
 }
 
 impl Executor {
@@ -111,6 +114,7 @@ impl Executor {
         Self {
             context: Arc::new(context),
             batches: HashMap::new(),
+            batch_numbers: HashMap::new(),
         }
     }
 
@@ -127,7 +131,13 @@ impl Executor {
         let batch = self.batches.entry(kind).or_default();
         batch.push(work);
         if batch.len() == 1 {
-            ctx.notify_later(Flush(kind), self.context.settings.batch_delay);
+            let number = self.batch_numbers.entry(kind).or_default();
+            *number += 1;
+            let flush = Flush {
+                kind,
+                number: *number,
+            };
+            ctx.notify_later(flush, self.context.settings.batch_delay);
         }
         if batch.len() >= limit.max(1) {
             self.flush(kind);
@@ -152,10 +162,13 @@ impl Executor {
     }
 }
 
-/// Sends the batch of one kind now.
+/// Sends the batch of one kind now, unless it is no longer the batch numbered `number`.
 #[derive(Message)]
 #[rtype(result = "()")]
-struct Flush(BatchKind);
+struct Flush {
+    kind: BatchKind,
+    number: u64,
+}
 
 impl Actor for Executor {
     type Context = actix::Context<Self>;
@@ -174,7 +187,9 @@ impl Handler<Flush> for Executor {
     type Result = ();
 
     fn handle(&mut self, message: Flush, _ctx: &mut Self::Context) {
-        self.flush(message.0);
+        if self.batch_numbers.get(&message.kind) == Some(&message.number) {
+            self.flush(message.kind);
+        }
     }
 }
 
