@@ -163,7 +163,7 @@ async fn end_to_end(
             &change_phone(n),
             &format!("notif_e2e_{n}"),
         );
-        let signature = sign(&body, secret.as_bytes());
+        let signature = sign(&body, secret.expose().as_bytes());
         client
             .post(&url)
             .header(SIGNATURE_HEADER, signature)

@@ -107,7 +107,7 @@ async fn start_empty_sandbox() -> anyhow::Result<Sandbox> {
 fn webhook_target(sandbox: &Sandbox, run: &'static str) -> MakeRequest {
     signed_webhooks(
         format!("{}/webhooks/intercom", sandbox.server.url()),
-        sandbox.config.intercom.webhook_secret.clone(),
+        sandbox.config.intercom.webhook_secret.expose().to_owned(),
         run,
     )
 }
