@@ -349,7 +349,7 @@ pub async fn intercom_contacts(sandbox: &Sandbox, limit: usize) -> anyhow::Resul
     while contacts.len() < limit {
         let mut request = crate::control_http()
             .get(format!("{}/contacts", sandbox.intercom.base_url()))
-            .bearer_auth(&sandbox.config.intercom.access_token)
+            .bearer_auth(sandbox.config.intercom.access_token.expose())
             .header(
                 "Intercom-Version",
                 sandbox.config.intercom.api_version.as_str(),
