@@ -346,3 +346,37 @@ async fn metrics_count_sync_work() {
     }
     harness.stop().await;
 }
+
+#[actix_rt::test]
+async fn spent_api_budget_pauses_salesforce_calls() {
+    let harness = common::start_with(|options| {
+        options.salesforce.daily_api_limit = 40;
+        options.configure = |config| config.salesforce.api_budget_share = 0.1;
+    })
+    .await;
+    harness.healthcheck().await;
+
+    let poller = harness.server_url();
+    let http = reqwest::Client::new();
+    let poll =
+        actix_rt::spawn(async move { http.post(format!("{poller}/actions/poll")).send().await });
+
+    let status = common::wait_for("the connection to report the spent budget", || async {
+        let (code, status) = harness.status().await;
+        if status["connection"] == "api_limit_reached" {
+            Ok((code, status))
+        } else {
+            Err(status)
+        }
+    })
+    .await;
+    assert_eq!(status.0, 503, "status: {}", status.1);
+    let detail = status.1["connection_detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("of 40 daily API requests used"), "{detail}");
+    assert!(
+        !poll.is_finished(),
+        "the poll went on past the spent budget"
+    );
+    poll.abort();
+    harness.stop().await;
+}
