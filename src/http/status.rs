@@ -31,6 +31,8 @@ pub struct Status {
     pub api_usage: Option<ApiUsageStatus>,
     /// Unix milliseconds of the last healthcheck.
     pub last_health_check_ms: Option<i64>,
+    /// When the last healthcheck finished (RFC 3339).
+    pub last_health_check_at: Option<String>,
     pub uptime_seconds: u64,
 }
 
@@ -75,6 +77,10 @@ pub fn collect(state: &AppState) -> Status {
                 used: usage.used,
                 max: usage.max,
             }),
+        last_health_check_at: health.as_ref().and_then(|report| {
+            chrono::DateTime::<Utc>::from_timestamp_millis(report.checked_at_ms)
+                .map(|time| time.to_rfc3339())
+        }),
         last_health_check_ms: health.map(|report| report.checked_at_ms),
         uptime_seconds: state.started_at.elapsed().as_secs(),
     }
