@@ -369,3 +369,37 @@ async fn unicode_email_is_accepted() {
     assert_eq!(answer["status"], "stored");
     harness.stop().await;
 }
+
+#[actix_rt::test]
+async fn wrong_method_and_route_get_json_errors() {
+    let harness = start().await;
+    let http = reqwest::Client::new();
+
+    let response = http
+        .get(format!("{}/webhooks/intercom", harness.server_url()))
+        .send()
+        .await
+        .expect("GET the webhook URL");
+    assert_eq!(response.status().as_u16(), 405);
+    let body: Value = response.json().await.expect("a JSON error");
+    assert!(
+        body["error"].as_str().unwrap_or_default().contains("POST"),
+        "{body}"
+    );
+
+    let response = http
+        .get(format!("{}/no-such-route", harness.server_url()))
+        .send()
+        .await
+        .expect("GET an unknown route");
+    assert_eq!(response.status().as_u16(), 404);
+    let body: Value = response.json().await.expect("a JSON error");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("/no-such-route"),
+        "{body}"
+    );
+    harness.stop().await;
+}

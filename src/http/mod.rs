@@ -76,6 +76,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .default_service(web::to(not_found))
         .route("/webhooks/intercom", web::post().to(webhook::receive))
         .route("/webhooks/intercom", web::head().to(webhook::validate))
+        .route("/webhooks/intercom", web::route().to(post_only))
         .route("/status", web::get().to(status::status))
         .route("/metrics", web::get().to(status::metrics))
         .route("/sync-errors", web::get().to(admin::list_sync_errors))
@@ -104,4 +105,12 @@ async fn not_found(request: actix_web::HttpRequest) -> HttpResponse {
         "error": format!("no route for {} {}", request.method(), request.path()),
         "detail": "the admin page at / links to every endpoint",
     }))
+}
+
+async fn post_only(request: actix_web::HttpRequest) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((actix_web::http::header::ALLOW, "POST, HEAD"))
+        .json(json!({
+            "error": format!("{} is not allowed on {}; Intercom delivers webhooks with POST", request.method(), request.path()),
+        }))
 }
