@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 use crate::connectors::Secret;
 use crate::sync::attributes::AttributeMap;
 
-/// Environment variable that holds the Salesforce connected app's client secret.
+/// Environment variable that contains the Salesforce connected app's client secret.
 pub const ENV_SALESFORCE_CLIENT_SECRET: &str = "INTERSYNC_SALESFORCE_CLIENT_SECRET";
-/// Environment variable that holds the Intercom access token.
+/// Environment variable that contains the Intercom access token.
 pub const ENV_INTERCOM_ACCESS_TOKEN: &str = "INTERSYNC_INTERCOM_ACCESS_TOKEN";
-/// Environment variable that holds the Intercom app's client secret, which signs webhooks.
+/// Environment variable that contains the Intercom app's client secret, which signs webhooks.
 pub const ENV_INTERCOM_WEBHOOK_SECRET: &str = "INTERSYNC_INTERCOM_WEBHOOK_SECRET";
 
 /// Errors from reading or checking a configuration.
@@ -157,7 +157,7 @@ impl Default for IntercomSettings {
     }
 }
 
-/// What to sync and how conflicts resolve.
+/// The mapped attributes and their conflict policies.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SyncSettings {

@@ -120,10 +120,13 @@ impl Sandbox {
         (options.configure)(&mut config);
         config.validate()?;
 
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
-        let code = authorization_code(&http, &salesforce.login_url(), &config.salesforce.client_id)
-            .await?;
+        let code = authorization_code(
+            &http,
+            &salesforce.login_url(),
+            &config.salesforce.client_id,
+            REDIRECT_URI,
+        )
+        .await?;
         let start = StartOptions {
             initial_sync: options.initial_sync,
             poll_automatically: options.poll_automatically,
@@ -181,17 +184,19 @@ impl Sandbox {
 }
 
 /// Runs the authorize step of the OAuth web flow and returns the code from the redirect.
-async fn authorization_code(
+/// The client must not follow redirects.
+pub(crate) async fn authorization_code(
     http: &reqwest::Client,
     login_url: &str,
     client_id: &str,
+    redirect_uri: &str,
 ) -> anyhow::Result<String> {
     let response = http
         .get(format!("{login_url}/services/oauth2/authorize"))
         .query(&[
             ("response_type", "code"),
             ("client_id", client_id),
-            ("redirect_uri", REDIRECT_URI),
+            ("redirect_uri", redirect_uri),
             ("state", "intersync"),
         ])
         .send()

@@ -200,7 +200,7 @@ impl MappingActor {
 
     /// Records a sync error when this mapping writes more than [`LOOP_WRITES`] times within
     /// [`LOOP_WINDOW`], which means two systems keep changing each other's values. The writes
-    /// go on; the error tells an operator where to look.
+    /// go on, and the error shows an operator where to look.
     fn watch_for_loop(&mut self, effects: &[Effect]) {
         let now = Instant::now();
         let writes = effects
@@ -379,7 +379,7 @@ impl Plan {
         }
     }
 
-    /// The store change of this step. It may run twice, so it only writes to the
+    /// Builds the store change of this step. It may run twice, so it only writes to the
     /// transaction and to its own outcome slot.
     fn store_change(&self) -> store::Change {
         let id = self.id;
@@ -436,8 +436,8 @@ impl Plan {
     }
 }
 
-/// Removes other mappings that hold one of `index`'s ids and are not mapped to anyone: a
-/// person seen alone on one side becomes part of this mapping. A true mapping that holds
+/// Removes other mappings that contain one of `index`'s ids and are not mapped to anyone,
+/// because a person seen alone on one side becomes part of this mapping. A true mapping with
 /// the id is a conflict the store reports.
 fn take_over_index(
     txn: &mut StoreTxn<'_>,

@@ -29,7 +29,7 @@ use super::registry::Router;
 use crate::connectors::salesforce::QueryScope;
 use crate::metrics::System;
 use crate::store::Watermark;
-use crate::sync::salesforce_events::{event_of, poll_fields, row_position};
+use crate::sync::salesforce_events::{event_of, object_name, row_position, select_fields};
 
 /// Milliseconds taken off the Salesforce time recorded for a poll.
 const POLL_TIME_MARGIN_MS: i64 = 2_000;
@@ -163,26 +163,15 @@ impl Handler<PollNow> for Poller {
     }
 }
 
-fn object_name(object: SalesforceObject) -> &'static str {
-    match object {
-        SalesforceObject::Lead => "Lead",
-        SalesforceObject::Contact => "Contact",
-    }
-}
-
-/// The name under which the Salesforce time of the last complete poll of `object` is kept.
+/// Returns the name under which the Salesforce time of the last complete poll of `object` is
+/// kept.
 fn polled_name(object: SalesforceObject) -> String {
     format!("{}.polled_at", object_name(object))
 }
 
 /// Builds the poll query of one object from `since_ms` on.
 fn poll_query(context: &ExecutorContext, object: SalesforceObject, since_ms: i64) -> String {
-    let mut fields: Vec<&str> = poll_fields(object).to_vec();
-    for field in context.services.attributes.salesforce_select_fields() {
-        if !fields.contains(&field) {
-            fields.push(field);
-        }
-    }
+    let fields = select_fields(object, &context.services.attributes);
     let since = chrono::DateTime::<Utc>::from_timestamp_millis(since_ms)
         .unwrap_or_default()
         .format("%Y-%m-%dT%H:%M:%S%.3fZ");
@@ -227,9 +216,9 @@ async fn poll(
         watermarks.push(watermark);
     }
 
-    // A row becomes visible at most one overlap window after its SystemModstamp, so rows
-    // stamped more than a window before the previous complete poll were visible to it and
-    // need no second read: the window starts at the later of the two bounds.
+    // A row becomes visible at most one overlap window after its SystemModstamp. Rows stamped
+    // more than a window before the previous complete poll were visible to it and need no
+    // second read, so the window starts at the later of the two bounds.
     let mut polled_at = Vec::new();
     for object in objects {
         let previous = context

@@ -5,14 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::{json, Map, Value};
 use tracing::{info, warn};
 
 use crate::connectors::salesforce::{MemoryCredentialStore, SalesforceClient, SalesforceConfig};
-use crate::sandbox::Sandbox;
+use crate::sandbox::{authorization_code, Sandbox};
 
 const JOB_TITLES: &[&str] = &[
     "CTO",
@@ -54,29 +53,13 @@ impl Activity {
         let salesforce =
             SalesforceClient::new(settings, Arc::new(MemoryCredentialStore::default()))?;
         let redirect = "http://127.0.0.1/activity";
-        let location = sandbox
-            .http
-            .get(format!(
-                "{}/services/oauth2/authorize",
-                config.salesforce.login_url
-            ))
-            .query(&[
-                ("response_type", "code"),
-                ("client_id", config.salesforce.client_id.as_str()),
-                ("redirect_uri", redirect),
-            ])
-            .send()
-            .await?
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned)
-            .context("the Salesforce simulator did not redirect with a code")?;
-        let code = reqwest::Url::parse(&location)?
-            .query_pairs()
-            .find(|(name, _)| name == "code")
-            .map(|(_, value)| value.into_owned())
-            .context("the redirect carries no code")?;
+        let code = authorization_code(
+            &sandbox.http,
+            &config.salesforce.login_url,
+            &config.salesforce.client_id,
+            redirect,
+        )
+        .await?;
         salesforce.exchange_code(&code, redirect).await?;
 
         let mut activity = Activity {

@@ -13,7 +13,7 @@ use crate::config::{AttributeSetting, ConfigError, SyncSettings};
 
 /// Id of the mapping-key attribute.
 pub const KEY_ATTRIBUTE: &str = "email";
-/// The Salesforce field that holds the mapping key.
+/// The Salesforce field that contains the mapping key.
 pub const KEY_FIELD: &str = "Email";
 /// The compound Salesforce name field, read-only; writes go to `FirstName` and `LastName`.
 const NAME_FIELD: &str = "Name";
@@ -158,7 +158,7 @@ impl AttributeMap {
         &self.entries
     }
 
-    /// The rules the state machine applies.
+    /// Builds the rules the state machine applies.
     pub fn rules(&self, create_leads: bool) -> SyncRules {
         let mut rules = SyncRules::new(
             self.entries
@@ -171,7 +171,7 @@ impl AttributeMap {
         rules
     }
 
-    /// The Salesforce fields a query selects to read every mapped attribute.
+    /// Lists the Salesforce fields a query selects to read every mapped attribute.
     pub fn salesforce_select_fields(&self) -> Vec<&str> {
         self.entries
             .iter()
@@ -202,7 +202,7 @@ impl AttributeMap {
             .collect()
     }
 
-    /// The body of an Intercom contact update that sets `attributes`.
+    /// Builds the body of an Intercom contact update that sets `attributes`.
     pub fn intercom_body(&self, attributes: &Attributes) -> Json {
         let mut body = Map::new();
         let mut custom = Map::new();
@@ -226,7 +226,8 @@ impl AttributeMap {
         Json::Object(body)
     }
 
-    /// The Salesforce fields that set `attributes`; `Name` becomes `FirstName` and `LastName`.
+    /// Builds the Salesforce fields that set `attributes`. `Name` becomes `FirstName` and
+    /// `LastName`.
     pub fn salesforce_fields(&self, attributes: &Attributes) -> Map<String, Json> {
         let mut fields = Map::new();
         for entry in &self.entries {

@@ -12,7 +12,7 @@ use super::attributes::{AttributeMap, KEY_ATTRIBUTE};
 use super::notification::Notification;
 use crate::actors::registry::Target;
 
-/// Why a stored notification gives no event.
+/// The reasons a stored notification gives no event.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ConvertError {
     #[error("topic {0} does not change a person")]
@@ -21,7 +21,7 @@ pub enum ConvertError {
     InvalidContactId { topic: String, id: String },
 }
 
-/// The event of a notification and the person it is routed to.
+/// Converts a notification into its event and the person it is routed to.
 pub fn event_of(
     notification: &Notification,
     attributes: &AttributeMap,
@@ -74,7 +74,7 @@ pub fn event_of(
     Ok((target, event))
 }
 
-/// The contact's reference; a deleted contact's item carries no role and reads as a user.
+/// Reads the contact's reference. A deleted contact's item carries no role and reads as a user.
 fn intercom_ref(topic: &str, item: &Value) -> Result<IntercomRef, ConvertError> {
     let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
     let role = match item.get("role").and_then(Value::as_str) {
@@ -114,7 +114,7 @@ pub fn person_change(
     }
 }
 
-/// The contact's `updated_at`, or the notification's time for items that carry none.
+/// Returns the contact's `updated_at`, or the notification's time for items that carry none.
 /// The REST API sends Unix seconds; notification items send RFC 3339 with milliseconds.
 fn source_time(item: &Value, fallback_secs: i64) -> Timestamp {
     match item.get("updated_at") {

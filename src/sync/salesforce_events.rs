@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::attributes::{parse_salesforce_datetime, AttributeMap, KEY_ATTRIBUTE};
 use crate::actors::registry::Target;
 
-/// Why a row gives no event.
+/// The reasons a row gives no event.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum RowError {
     #[error("row has an invalid Id {0:?}")]
@@ -21,7 +21,7 @@ pub enum RowError {
     InvalidModstamp { id: String, value: String },
 }
 
-/// The fields a poll of `object` selects, besides the mapped ones.
+/// Lists the fields a poll of `object` selects, besides the mapped ones.
 pub fn poll_fields(object: SalesforceObject) -> &'static [&'static str] {
     match object {
         SalesforceObject::Lead => &[
@@ -36,7 +36,26 @@ pub fn poll_fields(object: SalesforceObject) -> &'static [&'static str] {
     }
 }
 
-/// A row's id and `SystemModstamp` in Unix milliseconds: the poll cursor's unit.
+/// Returns the sObject name of `object`, as SOQL and the REST paths spell it.
+pub fn object_name(object: SalesforceObject) -> &'static str {
+    match object {
+        SalesforceObject::Lead => "Lead",
+        SalesforceObject::Contact => "Contact",
+    }
+}
+
+/// Lists the fields to select from `object`: those [`event_of`] reads, then every mapped one.
+pub fn select_fields(object: SalesforceObject, attributes: &AttributeMap) -> Vec<&str> {
+    let mut fields: Vec<&str> = poll_fields(object).to_vec();
+    for field in attributes.salesforce_select_fields() {
+        if !fields.contains(&field) {
+            fields.push(field);
+        }
+    }
+    fields
+}
+
+/// Returns a row's id and `SystemModstamp` in Unix milliseconds: the poll cursor's unit.
 pub fn row_position(row: &Map<String, Value>) -> Result<(i64, String), RowError> {
     let id = row.get("Id").and_then(Value::as_str).unwrap_or_default();
     let id = SalesforceId::parse(id).map_err(|_| RowError::InvalidId(id.to_owned()))?;
@@ -51,7 +70,7 @@ pub fn row_position(row: &Map<String, Value>) -> Result<(i64, String), RowError>
     Ok((time.timestamp_millis(), id.as_str().to_owned()))
 }
 
-/// The event of one row of `object` and the person it is routed to.
+/// Converts one row of `object` into its event and the person it is routed to.
 pub fn event_of(
     object: SalesforceObject,
     row: &Map<String, Value>,

@@ -63,7 +63,7 @@ pub(super) fn on_qualified(qualified: Qualified, event: &Event, rules: &SyncRule
         unreachable!("matched above");
     };
     // The conversion stamps the Contact, so its read looks newer than an Intercom edit that
-    // is still being written to Salesforce; that edit is the newer value, so the read is
+    // is still being written to Salesforce. That edit is the newer value, so the read is
     // taken as if the pending write had landed.
     let mut change = change.clone();
     for (id, value) in &qualified.mapping.salesforce_side.written {
@@ -76,7 +76,7 @@ pub(super) fn on_qualified(qualified: Qualified, event: &Event, rules: &SyncRule
             .iter()
             .any(|effect| matches!(effect, Effect::WriteIntercom { .. }));
         if !wrote_intercom {
-            // An attribute still being written to Salesforce holds Intercom's newer value,
+            // An attribute still being written to Salesforce carries Intercom's newer value,
             // so the Contact's older one must not overwrite it.
             let mut values = flowing_to(&mapping.salesforce_side, Side::Intercom, rules);
             values.retain(|id, _| !mapping.salesforce_side.written.contains_key(id));

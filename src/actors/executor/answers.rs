@@ -44,12 +44,12 @@ pub async fn answer(context: &Context, work: &PendingWork, event: Event) {
         match result {
             Ok(()) => return,
             Err(DeliveryError::Route(RouteError::UnknownMapping(_))) => {
-                // The mapping was retired while its work ran; nobody waits for the answer.
+                // The mapping was retired while its work ran, so no actor waits for the result.
                 let _ = context.services.store.pending_remove(&[work.pending_seq]);
                 return;
             }
             Err(error) => {
-                warn!(mapping_id = work.mapping_id, pending_seq = work.pending_seq, attempt, %error, "Failed to hand an answer to its mapping; retrying");
+                warn!(mapping_id = work.mapping_id, pending_seq = work.pending_seq, attempt, %error, "Failed to deliver a work result to its mapping; retrying");
                 tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
             }
         }
@@ -61,7 +61,7 @@ pub async fn answer(context: &Context, work: &PendingWork, event: Event) {
     );
 }
 
-/// The state machine's form of a classified connector failure.
+/// Converts a classified connector failure into the state machine's form.
 pub fn remote_error(class: ErrorClass, message: String) -> RemoteError {
     match class {
         ErrorClass::Retryable => RemoteError::Retryable { message },

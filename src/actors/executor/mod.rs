@@ -35,7 +35,7 @@ pub use answers::remote_error;
 pub struct ExecutorSettings {
     /// Records per sObject Collections call, 1 to 200.
     pub batch_size: usize,
-    /// Longest wait of the first entry of a batch before the batch is sent.
+    /// Maximum wait of the first entry of a batch before the batch is sent.
     pub batch_delay: Duration,
     /// Keys per look-up query.
     pub lookup_batch: usize,
@@ -43,7 +43,7 @@ pub struct ExecutorSettings {
     pub salesforce_concurrency: usize,
     /// Intercom calls in flight at once.
     pub intercom_concurrency: usize,
-    /// External-id field that holds the Intercom contact id on Lead and Contact.
+    /// External-id field that contains the Intercom contact id on Lead and Contact.
     pub external_id_field: String,
     /// Share of the daily API allowance above which Salesforce calls wait.
     pub api_budget_share: f64,

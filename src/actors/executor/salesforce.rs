@@ -17,9 +17,9 @@ use crate::connectors::salesforce::{RecordUpdate, SalesforceError, SaveResult};
 use crate::connectors::ErrorClass;
 use crate::metrics::{Outcome, System};
 use crate::sync::attributes::KEY_FIELD;
-use crate::sync::salesforce_events::{person_change, poll_fields, row_position};
+use crate::sync::salesforce_events::{object_name, person_change, row_position, select_fields};
 
-/// The longest wait before a Salesforce call when usage is in the last tenth of the budget.
+/// The maximum wait before a Salesforce call when usage is in the last tenth of the budget.
 const SLOW_ZONE_MAX_WAIT: Duration = Duration::from_secs(5);
 
 /// How long Salesforce work waits before it checks the API budget again.
@@ -27,13 +27,6 @@ const BUDGET_RECHECK: Duration = Duration::from_secs(60);
 
 /// Value of the required `Company` field of a Lead created from a person without one.
 const UNKNOWN_COMPANY: &str = "[not provided]";
-
-fn object_name(object: SalesforceObject) -> &'static str {
-    match object {
-        SalesforceObject::Lead => "Lead",
-        SalesforceObject::Contact => "Contact",
-    }
-}
 
 /// Waits while intersync's share of the daily API allowance is used up, and slows down as
 /// usage nears it.
@@ -69,7 +62,7 @@ pub async fn wait_for_budget(context: &Context) {
     }
 }
 
-/// The time a write was saved, on Salesforce's clock.
+/// Returns the time a write was saved, on Salesforce's clock.
 fn saved_at(context: &Context) -> Timestamp {
     Timestamp::from_millis(
         context
@@ -93,7 +86,7 @@ fn note_call(context: &Context, result: &Result<impl Sized, SalesforceError>) {
 /// Sends one sObject Collections update for the batch.
 ///
 /// A Lead converted since the mapping last saw it rejects updates with
-/// `CANNOT_UPDATE_CONVERTED_LEAD`; those updates go to the Contact it became instead, and
+/// `CANNOT_UPDATE_CONVERTED_LEAD`. Those updates go to the Contact it became instead, and
 /// the next poll moves the mapping there.
 pub async fn update(context: &Context, object: SalesforceObject, batch: Vec<PendingWork>) {
     let records: Vec<RecordUpdate> = batch
@@ -156,7 +149,7 @@ async fn send_update(
     result
 }
 
-/// The answer to one record of an update batch.
+/// Builds the event that reports one record of an update batch to its mapping.
 fn saved_event(
     context: &Context,
     object: SalesforceObject,
@@ -386,14 +379,9 @@ fn soql_string(value: &str) -> String {
     escaped
 }
 
-/// The SOQL query that finds every `object` with one of `keys`.
+/// Builds the SOQL query that finds every `object` with one of `keys`.
 pub fn lookup_query(context: &Context, object: SalesforceObject, keys: &[&str]) -> String {
-    let mut fields: Vec<&str> = poll_fields(object).to_vec();
-    for field in context.services.attributes.salesforce_select_fields() {
-        if !fields.contains(&field) {
-            fields.push(field);
-        }
-    }
+    let fields = select_fields(object, &context.services.attributes);
     let list = keys
         .iter()
         .map(|key| soql_string(key))
@@ -410,7 +398,7 @@ pub fn lookup_query(context: &Context, object: SalesforceObject, keys: &[&str]) 
     soql
 }
 
-/// Answers a batch of look-ups by key with one composite call of two queries.
+/// Runs a batch of look-ups by key as one composite call of two queries.
 pub async fn look_up(context: &Context, batch: Vec<PendingWork>) {
     let mut keys: Vec<&str> = batch
         .iter()
@@ -550,7 +538,7 @@ async fn collect_all(
     Ok(all)
 }
 
-/// The record's fields with its normalized `Id`.
+/// Returns the record's fields with its normalized `Id`.
 pub fn with_id(record: crate::connectors::salesforce::Record) -> Map<String, Value> {
     let mut fields = record.fields;
     fields.insert("Id".to_owned(), Value::from(record.id));
@@ -565,12 +553,7 @@ pub async fn fetch(context: &Context, work: PendingWork) {
     else {
         return;
     };
-    let mut fields: Vec<&str> = poll_fields(target.object).to_vec();
-    for field in context.services.attributes.salesforce_select_fields() {
-        if !fields.contains(&field) {
-            fields.push(field);
-        }
-    }
+    let fields = select_fields(target.object, &context.services.attributes);
     wait_for_budget(context).await;
     let result = {
         let _slot = context.salesforce_slots.acquire().await;
